@@ -6,6 +6,7 @@ pub mod config;
 pub mod features;
 pub mod names;
 pub mod time;
+pub mod vertex;
 
 pub use config::{Config, ConfigError};
 pub use features::{FeatureRow, FeatureSpec, FeatureType, FeatureValue, MODEL_INPUTS};
