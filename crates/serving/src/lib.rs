@@ -5,10 +5,11 @@
 //!
 //! Modules in request order: `resource` reads the path, `body` the JSON, `fetch` and
 //! `predict` own the wire formats, `router` dispatches to the `backend` traits, `error`
-//! maps every failure to Google's error JSON and `serve` runs it.
+//! maps every failure to Google's error JSON, `serve` runs it, `client` calls it.
 
 pub mod backend;
 mod body;
+pub mod client;
 mod error;
 pub mod fetch;
 mod predict;
@@ -17,6 +18,7 @@ pub mod router;
 pub mod serve;
 
 pub use backend::{BackendError, FeatureServing, Predicting, Prediction};
+pub use client::{ClientError, FetchedFeatures, VertexClient};
 pub use error::ApiError;
 pub use fetch::DataFormat;
 pub use router::{router, AppState};

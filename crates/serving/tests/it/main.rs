@@ -2,5 +2,6 @@
 //! the client against the service on a real loopback socket (`client`), both over the
 //! in-memory backends in `fakes`.
 
+mod client;
 mod fakes;
 mod router;
