@@ -350,6 +350,14 @@ impl RawFetchResponse {
     }
 }
 
+/// A `feature_timestamp` value as microseconds; a float form is truncated to whole micros.
+fn timestamp_micros(value: FeatureValue) -> i64 {
+    match value {
+        FeatureValue::Int64(micros) => micros,
+        FeatureValue::Float64(micros) => micros as i64,
+    }
+}
+
 fn key_value_features(key_values: RawKeyValues) -> Result<FetchedFeatures, String> {
     let mut fetched = FetchedFeatures { features: Vec::new(), feature_timestamp: None };
 
@@ -363,7 +371,7 @@ fn key_value_features(key_values: RawKeyValues) -> Result<FetchedFeatures, Strin
         };
 
         if feature.name == FEATURE_TIMESTAMP {
-            fetched.feature_timestamp = value.map(|v| v.as_f64() as i64);
+            fetched.feature_timestamp = value.map(timestamp_micros);
         } else {
             fetched.features.push((feature.name, value));
         }
@@ -388,7 +396,7 @@ fn proto_struct_features(
         };
 
         if name == FEATURE_TIMESTAMP {
-            fetched.feature_timestamp = value.map(|v| v.as_f64() as i64);
+            fetched.feature_timestamp = value.map(timestamp_micros);
         } else {
             fetched.features.push((name, value));
         }
