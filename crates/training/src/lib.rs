@@ -1,0 +1,23 @@
+//! The model stage: turns `train_dataset` rows (already filled by the shared fill rule) into
+//! a logistic regression, measures it out of time, writes it as an XGBoost `gblinear` model
+//! that Vertex AI's prebuilt XGBoost container can serve, and keeps a local model registry
+//! with endpoints. Reading the rows (DuckDB or BigQuery) is left to the caller.
+//!
+//! Modules, in pipeline order: [`dataset`] (rows and the out-of-time split), [`fit`] (the
+//! regression), [`metrics`], [`model`] (the raw-input linear model), [`artifact`]
+//! (`model.bst` and `model_meta.json`).
+
+pub mod artifact;
+mod atomic;
+pub mod dataset;
+pub mod error;
+pub mod fit;
+pub mod metrics;
+pub mod model;
+
+pub use artifact::{load, save, ArtifactInfo, ModelMeta, META_FILE, MODEL_FILE};
+pub use dataset::{split_out_of_time, DayRange, Split, TrainingRow};
+pub use error::TrainingError;
+pub use fit::{train, TrainedModel};
+pub use metrics::{Metrics, SplitMetrics};
+pub use model::LinearModel;
