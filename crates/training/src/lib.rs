@@ -5,7 +5,7 @@
 //!
 //! Modules, in pipeline order: [`dataset`] (rows and the out-of-time split), [`fit`] (the
 //! regression), [`metrics`], [`model`] (the raw-input linear model), [`artifact`]
-//! (`model.bst` and `model_meta.json`).
+//! (`model.bst` and `model_meta.json`), [`registry`] (`Model`, `Endpoint`, `DeployedModel`).
 
 pub mod artifact;
 mod atomic;
@@ -14,6 +14,7 @@ pub mod error;
 pub mod fit;
 pub mod metrics;
 pub mod model;
+pub mod registry;
 
 pub use artifact::{load, save, ArtifactInfo, ModelMeta, META_FILE, MODEL_FILE};
 pub use dataset::{split_out_of_time, DayRange, Split, TrainingRow};
@@ -21,3 +22,7 @@ pub use error::TrainingError;
 pub use fit::{train, TrainedModel};
 pub use metrics::{Metrics, SplitMetrics};
 pub use model::LinearModel;
+pub use registry::{
+    DeployReport, DeployedModel, DeployedModelLoader, Endpoint, Model, ModelVersion, Outcome,
+    Registry, RegistryError, ServingModel, UploadReport,
+};
