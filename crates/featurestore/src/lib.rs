@@ -1,0 +1,19 @@
+//! The local feature store, in Vertex AI's terms, in pipeline order: the `registry` of
+//! resources (`FeatureOnlineStore`, `FeatureGroup`, `Feature`, `FeatureView`), the `online`
+//! store that serves one row per entity, the `sync` that publishes a feature view from the
+//! offline table, and the `schedule` that runs syncs on each view's cron line.
+//!
+//! Reading the offline table (DuckDB) and answering HTTP are left to other crates: they
+//! plug in through [`sync::SyncSource`] and call [`online::OnlineStore`].
+
+pub mod atomic;
+pub mod online;
+pub mod registry;
+pub mod schedule;
+pub mod sync;
+
+pub use online::{MemoryStore, OnlineStore, OnlineStoreError, PublishReport, RedbStore};
+pub use registry::{
+    EnsureOutcome, EnsureReport, Feature, FeatureGroup, FeatureOnlineStore, FeatureView, Registry,
+    RegistryError,
+};
