@@ -6,14 +6,21 @@
 //! Reading the offline table (DuckDB) and answering HTTP are left to other crates: they
 //! plug in through [`sync::SyncSource`] and call [`online::OnlineStore`].
 
-pub mod atomic;
-pub mod online;
+// Pipeline order, one per line: rustfmt leaves separated groups as written.
 pub mod registry;
-pub mod schedule;
+
+pub mod online;
+
 pub mod sync;
+
+pub mod schedule;
+
+/// Shared plumbing: atomic JSON state files.
+pub mod atomic;
 
 pub use online::{MemoryStore, OnlineStore, OnlineStoreError, PublishReport, RedbStore};
 pub use registry::{
     EnsureOutcome, EnsureReport, Feature, FeatureGroup, FeatureOnlineStore, FeatureView, Registry,
     RegistryError,
 };
+pub use sync::{SourceError, SyncError, SyncHandle, SyncRunner, SyncSource};

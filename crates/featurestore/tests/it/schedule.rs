@@ -1,0 +1,1 @@
+//! The scheduler on tokio's paused clock.
