@@ -23,4 +23,5 @@ pub use registry::{
     EnsureOutcome, EnsureReport, Feature, FeatureGroup, FeatureOnlineStore, FeatureView, Registry,
     RegistryError,
 };
+pub use schedule::{Clock, ScheduleError, Scheduler, SystemClock, TokioClock};
 pub use sync::{SourceError, SyncError, SyncHandle, SyncRunner, SyncSource};
