@@ -207,7 +207,8 @@ impl SyncRunner {
             ),
             Some(status) => tracing::warn!(
                 sync = %done.name, view = %view.name, code = status.code, duration_ms = millis,
-                error = %status.message, "feature view sync failed; the store keeps the previous rows"
+                error = %status.message,
+                "feature view sync failed; the store keeps the previous rows"
             ),
             None => {}
         }

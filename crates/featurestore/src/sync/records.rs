@@ -57,7 +57,8 @@ impl SyncRecords {
             interrupted += 1;
         }
         if interrupted > 0 {
-            tracing::info!(records = %records.path.display(), interrupted, "closed interrupted syncs");
+            let path = records.path.display();
+            tracing::info!(records = %path, interrupted, "closed interrupted syncs");
             records.save()?;
         }
         Ok(records)
