@@ -115,28 +115,79 @@ pub struct ServingConfig {
     pub port: u16,
 }
 
-/// `gcp:` in `env.yaml`: read only by `--profile gcp`.
+/// `gcp:` in `env.yaml`: read only by `--profile gcp` (the `fsdemo-gcp` crate).
+///
+/// Keys added after the first release have defaults, so an older `env.yaml` still loads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcpConfig {
-    /// BigQuery dataset location; the public theLook data lives in `US`.
+    /// BigQuery dataset location; the public theLook data lives in `US`, and BigQuery cannot
+    /// join across locations, so with `project.source_project: bigquery-public-data` any other
+    /// value is refused before the first call.
     pub bigquery_location: String,
-    /// Cloud Storage bucket for `model.bst`; empty means `<project>-fsdemo`.
+    /// Cloud Storage bucket for `model.bst`; empty means `<project>-fsdemo`. A missing bucket
+    /// is created in `project.location`, the region the model is served from.
     pub bucket: Option<String>,
     /// Online serving: `bigtable` (default) or `optimized`.
     pub online_serving: String,
+    /// Bigtable online serving: the fewest nodes autoscaling keeps (default 1).
+    #[serde(default = "one")]
+    pub bigtable_min_nodes: u32,
+    /// Bigtable online serving: the most nodes autoscaling adds (default 1; at most ten times
+    /// `bigtable_min_nodes`).
+    #[serde(default = "one")]
+    pub bigtable_max_nodes: u32,
+    /// Give the `FeatureView` its own service account (`SERVICE_AGENT_TYPE_FEATURE_VIEW`)
+    /// instead of the project's Vertex AI service agent; the run then prints the BigQuery
+    /// grant that account needs on the dataset (default false).
+    #[serde(default)]
+    pub feature_view_service_account: bool,
     /// Vertex AI's prebuilt XGBoost serving container image.
     pub serving_container_image: String,
     /// Machine type of the deployed model.
     pub machine_type: String,
+    /// BigQuery on-demand price in USD per TiB processed, for dry-run cost estimates
+    /// (default 6.25, the US multi-region list price).
+    #[serde(default = "default_price_per_tib")]
+    pub bigquery_usd_per_tib: f64,
     /// Base URL of the BigQuery REST API (tests point it at a fake).
     pub bigquery_url: String,
-    /// Base URL of the Cloud Storage REST API.
+    /// Base URL of the Cloud Storage JSON API; uploads go to `{storage_url}/upload/storage/v1`.
     pub storage_url: String,
     /// Base URL of Vertex AI; `{region}` is replaced with `project.location`.
     pub aiplatform_url: String,
+    /// Base URL of the Resource Manager API (project lookup and `testIamPermissions`).
+    #[serde(default = "default_resourcemanager_url")]
+    pub resourcemanager_url: String,
+    /// Base URL of the Service Usage API (which APIs are enabled).
+    #[serde(default = "default_serviceusage_url")]
+    pub serviceusage_url: String,
     /// How long to wait for a long-running operation, in seconds.
     pub operation_timeout_secs: u64,
+    /// How often a long-running operation, a BigQuery job or a feature view sync is polled,
+    /// in milliseconds (default 5000; tests set a few milliseconds).
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_price_per_tib() -> f64 {
+    6.25
+}
+
+fn default_resourcemanager_url() -> String {
+    "https://cloudresourcemanager.googleapis.com".into()
+}
+
+fn default_serviceusage_url() -> String {
+    "https://serviceusage.googleapis.com".into()
+}
+
+fn default_poll_interval_ms() -> u64 {
+    5000
 }
 
 /// `featurestore:` in `featurestore.yaml`.
