@@ -140,6 +140,12 @@ pub fn read_model_file(path: &Path) -> Result<LinearModel, TrainingError> {
     parse_xgboost_json(&bytes, path)
 }
 
+/// Reads XGBoost JSON model bytes fetched from elsewhere (a Cloud Storage object);
+/// `origin` only names them in errors.
+pub fn parse_model_bytes(bytes: &[u8], origin: &Path) -> Result<LinearModel, TrainingError> {
+    parse_xgboost_json(bytes, origin)
+}
+
 /// The `model.bst` bytes for `model`, in XGBoost's JSON schema.
 pub fn xgboost_json(model: &LinearModel) -> Vec<u8> {
     let mut weights: Vec<f32> = model.weights.iter().map(|&w| w as f32).collect();
