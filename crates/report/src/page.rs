@@ -18,6 +18,11 @@ const STYLE: &str = include_str!("page.css");
 const KICKER: &str =
     "theLook orders → point-in-time features → feature store → model → online predictions";
 
+/// The page's promise in one sentence, for readers who stop at the header.
+const INTRO: &str = "A feature store keeps two promises, and this run checks both: every \
+                     training row sees only what was known at its label time (section 2), and \
+                     serving returns exactly the values training used (section 3).";
+
 /// What the footer says about the page itself.
 const FOOTER: &str = "Written by <code>fsdemo report</code> from the run's records; the same \
                       numbers are saved next to this page as <code>report_data.json</code>. \
@@ -35,6 +40,7 @@ pub(crate) fn document(data: &ReportData, summary: &str, sections: &[String]) ->
     out.push_str("<body>\n<header class=\"top\"><div class=\"wrap\">\n");
     out.push_str(&format!("<p class=\"kicker\">{KICKER}</p>\n"));
     out.push_str("<h1>Why a feature store matters</h1>\n");
+    out.push_str(&format!("<p class=\"intro\">{INTRO}</p>\n"));
     let chips = [
         chip("profile", &format!("<b>{}</b>", escape(data.profile.as_str()))),
         chip("generated", &format!("<b>{}</b>", escape(&data.generated_at))),
@@ -73,6 +79,7 @@ fn palette() -> String {
         ("positive", svg::POSITIVE),
         ("failed", svg::FAILED),
         ("reused", svg::REUSED),
+        ("skipped", svg::SKIPPED),
         ("ink", svg::INK),
         ("muted", svg::MUTED),
         ("grid", svg::GRID),

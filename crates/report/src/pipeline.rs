@@ -48,7 +48,7 @@ fn legend() -> String {
     page::legend(&[
         page::key(&hex(svg::POSITIVE), "bar", "ok"),
         page::key(&hex(svg::REUSED), "bar", "reused (unchanged, kept)"),
-        page::key(&hex(svg::MUTED), "bar", "skipped"),
+        page::key(&hex(svg::SKIPPED), "bar", "skipped"),
         page::key(&hex(svg::FAILED), "bar", "failed"),
     ])
 }
@@ -58,7 +58,7 @@ pub(crate) fn status_style(status: StepStatus) -> (svg::RGBColor, &'static str) 
     match status {
         StepStatus::Ok => (svg::POSITIVE, "ok"),
         StepStatus::Failed => (svg::FAILED, "failed"),
-        StepStatus::Skipped => (svg::MUTED, "skipped"),
+        StepStatus::Skipped => (svg::SKIPPED, "skipped"),
         StepStatus::Reused => (svg::REUSED, "reused"),
     }
 }
@@ -227,11 +227,11 @@ fn resource_list(step: &Step) -> String {
         .iter()
         .map(|r| {
             format!(
-                "<li><span class=\"kind\">{}</span> <code>{}</code> \
-                 <span class=\"outcome\">{}</span></li>",
+                "<li><span class=\"kind\">{}</span><span class=\"outcome\">{}</span> \
+                 <code>{}</code></li>",
                 escape(&r.kind),
+                outcome(r.outcome),
                 html::breakable(&r.full_name),
-                outcome(r.outcome)
             )
         })
         .collect();

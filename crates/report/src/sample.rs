@@ -44,10 +44,10 @@ fn at(text: &str) -> i64 {
 
 fn pipeline() -> Pipeline {
     let names = fsdemo_core::ResourceNames::new("local", "local");
-    let table = |t: &str| Resource {
+    let table = |t: &str, outcome| Resource {
         kind: "Table".into(),
         full_name: format!("local.fsdemo.{t}"),
-        outcome: Outcome::Replaced,
+        outcome,
     };
     let vertex =
         |kind: &str, full_name: String, outcome| Resource { kind: kind.into(), full_name, outcome };
@@ -73,28 +73,28 @@ fn pipeline() -> Pipeline {
             "load theLook",
             StepStatus::Reused,
             1_240,
-            vec![table("orders"), table("order_items")],
+            vec![table("orders", Outcome::Reused), table("order_items", Outcome::Reused)],
             "124,092 orders, 180,027 items, unchanged since the last run",
         ),
         step(
             "build features_customer",
             StepStatus::Ok,
             41_870,
-            vec![table("features_customer")],
+            vec![table("features_customer", Outcome::Replaced)],
             "180 snapshot days, 12,437,905 rows",
         ),
         step(
             "build labels_customer",
             StepStatus::Ok,
             9_630,
-            vec![table("labels_customer")],
+            vec![table("labels_customer", Outcome::Replaced)],
             "24 label days, 1,693,114 rows",
         ),
         step(
             "build train_dataset",
             StepStatus::Ok,
             6_210,
-            vec![table("train_dataset")],
+            vec![table("train_dataset", Outcome::Replaced)],
             "point-in-time join, 1,693,114 rows, 0 without a snapshot",
         ),
         step("sanity checks", StepStatus::Ok, 2_480, vec![], "9 checks passed"),

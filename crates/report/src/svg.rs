@@ -25,13 +25,15 @@ pub(crate) const LEAK: RGBColor = RGBColor(0xc0, 0x26, 0x5a);
 /// A positive label, and steps that succeeded.
 pub(crate) const POSITIVE: RGBColor = RGBColor(0x16, 0x85, 0x4a);
 /// A step whose output already existed and was kept.
-pub(crate) const REUSED: RGBColor = RGBColor(0x0f, 0x76, 0x6e);
+pub(crate) const REUSED: RGBColor = RGBColor(0x47, 0x55, 0x69);
 /// A failed step.
 pub(crate) const FAILED: RGBColor = RGBColor(0xb9, 0x1c, 0x1c);
 /// Body text.
 pub(crate) const INK: RGBColor = RGBColor(0x1f, 0x29, 0x37);
-/// Secondary text, axes, skipped steps.
+/// Secondary text, axes.
 pub(crate) const MUTED: RGBColor = RGBColor(0x6b, 0x72, 0x80);
+/// A skipped step.
+pub(crate) const SKIPPED: RGBColor = RGBColor(0xa1, 0xa1, 0xaa);
 /// Grid lines and neutral fills.
 pub(crate) const GRID: RGBColor = RGBColor(0xe5, 0xe7, 0xeb);
 /// The window fill behind a positive label's 14 days.
