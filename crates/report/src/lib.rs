@@ -1,6 +1,6 @@
 //! The demo's report: one self-contained HTML page that shows, to people who will not read
 //! logs, what the feature store changes. The binary gathers what the run recorded into a
-//! [`ReportData`]; [`render`] turns it into the page and [`write`] saves the page with its
+//! [`ReportData`]; [`render`] turns it into the page and [`write()`] saves the page with its
 //! data beside it. Charts are inline SVG; the page loads nothing from the network.
 //!
 //! Modules in the order the page reads: the data, then one module per section (pipeline,
@@ -94,6 +94,39 @@ mod tests {
         for command in ["fsdemo demo", "fsdemo train", "fsdemo verify", "fsdemo bench online"] {
             assert!(html.contains(command), "{command}");
         }
+    }
+
+    #[test]
+    fn records_with_no_rows_or_non_finite_numbers_still_render_every_chart() {
+        let mut data = ReportData::sample();
+        data.pipeline.as_mut().unwrap().steps.clear();
+        let pit = data.point_in_time.as_mut().unwrap();
+        pit.orders.clear();
+        pit.snapshots.clear();
+        pit.labels.clear();
+        pit.naive.clear();
+        data.verify.as_mut().unwrap().sample_rows.clear();
+        data.predictions.as_mut().unwrap().rows.clear();
+        let model = data.model.as_mut().unwrap();
+        model.roc_curve.clear();
+        model.pr_curve.clear();
+        model.weights.clear();
+        model.calibration[0].observed_rate = f64::NAN;
+        model.test.positive_rate = f64::INFINITY;
+        let profile = data.data.as_mut().unwrap();
+        profile.label_rate_by_day.clear();
+        profile.features[0].bins.clear();
+        data.bench.as_mut().unwrap().fetch.p99_ms = f64::NAN;
+
+        let html = render(&data);
+
+        for id in ["pipeline", "timeline", "naive", "roc", "pr", "calibration", "weights"] {
+            assert!(html.contains(&format!("<svg id=\"chart-{id}\"")), "chart-{id}");
+        }
+        for id in ["label-rate", "feature-orders_7d", "latency", "predictions"] {
+            assert!(html.contains(&format!("<svg id=\"chart-{id}\"")), "chart-{id}");
+        }
+        assert!(!html.contains("could not be drawn"), "no chart failed");
     }
 
     #[test]

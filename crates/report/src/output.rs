@@ -84,7 +84,7 @@ pub fn write(dir: &Path, data: &ReportData) -> Result<PathBuf, ReportError> {
     Ok(page_path)
 }
 
-/// Reads a `report_data.json` written by [`write`], to render it again.
+/// Reads a `report_data.json` written by [`write()`], to render it again.
 ///
 /// Limitation: serde_json's default float parser may return a float one unit in the last
 /// place off; the page prints at most five decimals, so the page rendered again is the

@@ -108,6 +108,8 @@ fn diagram(pipeline: &Pipeline) -> String {
     canvas.finish("chart-pipeline", "Pipeline steps in the order they ran, coloured by status")
 }
 
+/// One step's box: name (at most two lines; the table below has it whole), status and
+/// duration, resource count, and a bar for its share of the slowest step.
 fn step_box(canvas: &mut Canvas, step: &Step, (x, y, w): (f64, f64, f64), slowest: u64) {
     let (colour, word) = status_style(step.status);
     let border = format!(r#"rx="8" stroke="{}" stroke-width="1.5""#, hex(colour));

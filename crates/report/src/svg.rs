@@ -74,6 +74,11 @@ pub(crate) fn segments(n: u32) -> SegmentedCoord<RangedCoordu32> {
 ///
 /// `label` becomes the chart's `<title>` (what a screen reader says and a hover shows).
 /// A chart that fails to draw becomes a box saying so, rather than failing the page.
+///
+/// Limitation: with no font loaded, plotters estimates text widths from the character
+/// count, so an unusually long axis label can touch its neighbour; a report that must
+/// place text exactly would measure it with the font (plotters' `ttf` feature, which
+/// pulls in font-kit and a system font lookup).
 pub(crate) fn plot(
     id: &str,
     label: &str,

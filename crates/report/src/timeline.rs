@@ -74,6 +74,9 @@ const LABELS_Y: f64 = 160.0;
 const LABEL_ROW_H: f64 = 34.0;
 
 /// The point-in-time timeline (`chart-timeline`).
+///
+/// Limitation: every label row gets its own window band; past a dozen rows the bands and
+/// connectors crowd, which is why [`PointInTime::labels`] asks the binary for a handful.
 pub(crate) fn point_in_time(pit: &PointInTime) -> String {
     let axis = Axis::of(pit);
     let sub_rows = label_sub_rows(pit);

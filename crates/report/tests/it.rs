@@ -22,6 +22,10 @@ use serde_json::Value;
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The screenshot's size: laptop width, tall enough for the whole sample page.
+///
+/// Limitation: headless Chromium's `--screenshot` captures the window, not the document,
+/// so the height is fixed; a page that grows past it is cut in the artifact (the DOM check
+/// still covers all of it).
 const SCREENSHOT_SIZE: &str = "1280,8600";
 
 /// A screenshot of the rendered page is far larger than a blank one of the same size
