@@ -155,7 +155,7 @@ fn get_table(state: &State, project: &str, dataset: &str, table: &str) -> Result
 /// A table's rows: one the fake wrote in a dataset it manages, else whatever the engine
 /// knows (the public source tables).
 fn table_rows(state: &State, table: &str) -> Option<u64> {
-    let dataset: String = table.rsplitn(2, '.').nth(1).unwrap_or_default().to_string();
+    let dataset: String = table.rsplit_once('.').map(|(d, _)| d.to_string()).unwrap_or_default();
     if state.bigquery.datasets.contains_key(&dataset) {
         return state
             .bigquery
@@ -289,7 +289,8 @@ fn run_statement(
     project: &str,
 ) -> Result<crate::engine::QueryOutput, String> {
     if let Some(target) = ddl_target(sql) {
-        let dataset: String = target.rsplitn(2, '.').nth(1).unwrap_or_default().to_string();
+        let dataset: String =
+            target.rsplit_once('.').map(|(d, _)| d.to_string()).unwrap_or_default();
         if !state.bigquery.datasets.contains_key(&dataset) {
             return Err(format!("Not found: Dataset {}", dataset.replacen('.', ":", 1)));
         }
@@ -378,6 +379,8 @@ fn query_results(
             .map_err(|_| ApiError::invalid(format!("maxResults {max:?} is not a number")))?,
         None => page_size,
     };
+    // BigQuery caps a page by size whatever maxResults asks; the fake caps it by rows.
+    let size: usize = size.min(page_size);
     let end = (start + size.max(1)).min(output.rows.len());
 
     let fields: Vec<Value> = output

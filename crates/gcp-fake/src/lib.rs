@@ -228,7 +228,8 @@ impl FakeGcp {
         lock(&self.state).knobs.sync_polls = polls;
     }
 
-    /// Rows per `getQueryResults` page when the client sets no `maxResults` (default 1000).
+    /// The most rows one `getQueryResults` page holds, whatever `maxResults` asks, as
+    /// BigQuery caps pages by size (default 1000).
     pub fn set_page_size(&self, rows: usize) {
         lock(&self.state).knobs.page_size = rows.max(1);
     }

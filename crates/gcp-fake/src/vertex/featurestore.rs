@@ -54,7 +54,7 @@ pub(super) fn create_store(state: &mut State, req: &Req, parent: &str) -> Result
         (Some(bigtable), None) => check_bigtable(bigtable)?,
         (None, Some(optimized)) => {
             only(optimized, "FeatureOnlineStore.optimized", &[])?;
-            let domain = format!("{}", state.vertex_host);
+            let domain = state.vertex_host.clone();
             resource.insert(
                 "dedicatedServingEndpoint".into(),
                 json!({"publicEndpointDomainName": domain}),

@@ -18,6 +18,8 @@ pub(crate) fn handle(state: &mut State, req: &Req) -> Result<Answer, ApiError> {
     };
     let parent = format!("projects/{project}/locations/{location}");
     let name = format!("{parent}/{}", rest.join("/"));
+    // For a create, the collection's owner: `.../featureGroups/G` of `.../G/features`.
+    let owner = name.rsplit_once('/').map(|(owner, _)| owner.to_string()).unwrap_or_default();
     let method = &req.method;
 
     // GET /v1/{name=projects/*/locations/*/**/operations/*}
@@ -41,7 +43,7 @@ pub(crate) fn handle(state: &mut State, req: &Req) -> Result<Answer, ApiError> {
             featurestore::delete_store(state, req, &name)
         }
         (&Method::POST, ["featureOnlineStores", _, "featureViews"], None) => {
-            featurestore::create_view(state, req, &parent, &name)
+            featurestore::create_view(state, req, &parent, &owner)
         }
         (&Method::GET, ["featureOnlineStores", _, "featureViews", _], None) => {
             featurestore::get(state, req, "featureViews", &name)
@@ -73,7 +75,7 @@ pub(crate) fn handle(state: &mut State, req: &Req) -> Result<Answer, ApiError> {
             featurestore::delete_group(state, req, &name)
         }
         (&Method::POST, ["featureGroups", _, "features"], None) => {
-            featurestore::create_feature(state, req, &name)
+            featurestore::create_feature(state, req, &owner)
         }
         (&Method::GET, ["featureGroups", _, "features", _], None) => {
             featurestore::get(state, req, "features", &name)
