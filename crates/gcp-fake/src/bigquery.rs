@@ -83,7 +83,8 @@ fn insert_dataset(state: &mut State, req: &Req, project: &str) -> Result<Answer,
     let dataset = req_str(reference, "Dataset.datasetReference", "datasetId")?;
     if reference_project != project {
         return Err(ApiError::invalid(format!(
-            "`Dataset.datasetReference.projectId` {reference_project:?} differs from the path's project {project:?}"
+            "`Dataset.datasetReference.projectId` {reference_project:?} differs from the \
+             path's project {project:?}"
         )));
     }
     let location = opt_str(&body, "Dataset", "location")?.unwrap_or("US");
@@ -233,7 +234,9 @@ fn insert_job(state: &mut State, req: &Req, project: &str) -> Result<Answer, Api
             reads(&sql).iter().filter_map(|t| table_rows(state, t)).sum::<u64>() * BYTES_PER_ROW;
         resource["status"] = json!({"state": "DONE"});
         resource["statistics"]["totalBytesProcessed"] = json!(bytes.to_string());
-        resource["statistics"]["query"] = json!({"totalBytesProcessed": bytes.to_string(), "statementType": statement_type(&sql)});
+        let kind = statement_type(&sql);
+        let query = json!({"totalBytesProcessed": bytes.to_string(), "statementType": kind});
+        resource["statistics"]["query"] = query;
         return Ok(Answer::Json(resource));
     }
 
@@ -361,9 +364,11 @@ fn query_results(
     let job = state.bigquery.jobs.get(&key).ok_or_else(|| job_missing(project, job_id, req))?;
     check_job_location(job, req)?;
     if job.resource["status"]["state"] != "DONE" {
-        return Ok(Answer::Json(
-            json!({"kind": "bigquery#getQueryResultsResponse", "jobReference": job.resource["jobReference"], "jobComplete": false}),
-        ));
+        return Ok(Answer::Json(json!({
+            "kind": "bigquery#getQueryResultsResponse",
+            "jobReference": job.resource["jobReference"],
+            "jobComplete": false,
+        })));
     }
     let output = job.output.as_ref().map_err(|message| ApiError::invalid(message.clone()))?;
 

@@ -293,7 +293,8 @@ async fn dispatch(state: Shared, service: Service, handler: Handler, request: Re
     let response = match result {
         Ok(answer) => answer_response(answer),
         Err(error) => {
-            tracing::debug!(?service, path = %req.path, code = error.code, message = %error.message, "fake answers an error");
+            let (path, code, message) = (&req.path, error.code, &error.message);
+            tracing::debug!(?service, path, code, message, "fake answers an error");
             error_response(&error)
         }
     };

@@ -178,7 +178,8 @@ impl Gcp {
         };
         let duration = started.elapsed();
         let duration_ms = duration.as_millis() as u64;
-        info!(step, job = %job_id, bytes_processed, rows, table = creates, duration_ms, "statement done");
+        let job = &job_id;
+        info!(step, job, bytes_processed, rows, table = creates, duration_ms, "statement done");
 
         let location = self.config.gcp.bigquery_location.clone();
         let table = creates.map(str::to_string);

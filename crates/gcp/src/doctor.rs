@@ -185,7 +185,10 @@ impl Gcp {
                     false => CheckLine::new(
                         check,
                         false,
-                        format!("exists in {actual} but gcp.bigquery_location is {wanted}: set one to match the other"),
+                        format!(
+                            "exists in {actual} but gcp.bigquery_location is {wanted}: set \
+                             one to match the other"
+                        ),
                     ),
                 }
             }

@@ -44,9 +44,10 @@ impl Gcp {
         let view_name = self.feature_view_name();
 
         // Read everything first, then delete in dependency order what must be replaced.
-        let store = self.get_resource("aiplatform.featureOnlineStores.get", &store_name).await?;
-        let group = self.get_resource("aiplatform.featureGroups.get", &group_name).await?;
-        let view = self.get_resource("aiplatform.featureViews.get", &view_name).await?;
+        let store =
+            self.get_resource(STEP, "aiplatform.featureOnlineStores.get", &store_name).await?;
+        let group = self.get_resource(STEP, "aiplatform.featureGroups.get", &group_name).await?;
+        let view = self.get_resource(STEP, "aiplatform.featureViews.get", &view_name).await?;
         let store_found = Found {
             exists: store.is_some(),
             fits: !recreate && store.as_ref().is_some_and(|s| self.store_fits(s)),
@@ -85,7 +86,8 @@ impl Gcp {
         for spec in &self.config.featurestore.features {
             let name = format!("{group_name}/features/{}", spec.name);
             let found = if group_found.fits {
-                let exists = self.get_resource("aiplatform.features.get", &name).await?.is_some();
+                let exists =
+                    self.get_resource(STEP, "aiplatform.features.get", &name).await?.is_some();
                 Found { exists, fits: exists }
             } else {
                 // A replaced group took its features with it (force delete).
@@ -103,7 +105,7 @@ impl Gcp {
         reports.push(report("FeatureView", &view_name, outcome));
 
         if let Some(grant) = self.feature_view_grant().await? {
-            info!(view = %view_name, %grant, "the feature view's own service account needs a grant");
+            info!(view = %view_name, %grant, "the feature view's service account needs a grant");
         }
         Ok(reports)
     }
@@ -115,7 +117,9 @@ impl Gcp {
             return Ok(None);
         }
         let view_name = self.feature_view_name();
-        let view = self.get_resource("aiplatform.featureViews.get", &view_name).await?;
+        let view = self
+            .get_resource("feature view grant", "aiplatform.featureViews.get", &view_name)
+            .await?;
         let email =
             view.as_ref().and_then(|v| v["serviceAccountEmail"].as_str()).map(str::to_string);
         Ok(email.map(|email| {
@@ -170,7 +174,8 @@ impl Gcp {
             });
         }
         let duration_ms = started.elapsed().as_millis() as u64;
-        info!(sync = %sync_name, rows_synced = sync.rows_synced(), duration_ms, "feature view synced");
+        let rows_synced = sync.rows_synced();
+        info!(sync = %sync_name, rows_synced, duration_ms, "feature view synced");
         Ok(sync)
     }
 
@@ -182,7 +187,8 @@ impl Gcp {
             return Ok(self.aiplatform_base());
         }
         let name = self.online_store_name();
-        let store = self.get_resource("aiplatform.featureOnlineStores.get", &name).await?;
+        let store =
+            self.get_resource("online", "aiplatform.featureOnlineStores.get", &name).await?;
         let store = store.ok_or_else(|| GcpError::NotFound {
             step: "online".into(),
             resource: name.clone(),
@@ -280,10 +286,11 @@ impl Gcp {
     /// GET of a Vertex AI resource; `None` when it does not exist.
     pub(crate) async fn get_resource(
         &self,
+        step: &str,
         method_id: &'static str,
         name: &str,
     ) -> Result<Option<Value>, GcpError> {
-        self.lookup(Call::get(STEP, method_id, name, self.vertex_url(name, None))).await
+        self.lookup(Call::get(step, method_id, name, self.vertex_url(name, None))).await
     }
 
     /// DELETE of a Vertex AI resource (with `force`, its children go too); waits for it.

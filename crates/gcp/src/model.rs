@@ -139,7 +139,9 @@ impl Gcp {
             _ => EnsureOutcome::Replaced,
         };
         let duration_ms = started.elapsed().as_millis() as u64;
-        info!(endpoint = %endpoint, deployed_model_id, version_id, ?outcome, undeployed = undeployed.len(), duration_ms, "deployed");
+        let undeployed_count = undeployed.len();
+        let id = &deployed_model_id;
+        info!(%endpoint, id, version_id, ?outcome, undeployed_count, duration_ms, "deployed");
         Ok(DeployReport {
             endpoint,
             endpoint_outcome,

@@ -84,7 +84,8 @@ impl Gcp {
         }
 
         for line in &lines {
-            info!(kind = %line.kind, resource = %line.resource, outcome = ?line.outcome, "teardown");
+            let (kind, resource, outcome) = (&line.kind, &line.resource, line.outcome);
+            info!(kind, resource, ?outcome, "teardown");
         }
         Ok(lines)
     }

@@ -385,7 +385,8 @@ fn check_sync_config(sync: &Map<String, Value>) -> Result<(), ApiError> {
     };
     if fields.len() != 5 {
         return Err(ApiError::invalid(format!(
-            "`FeatureView.syncConfig.cron` {cron:?}: expected five cron fields, optionally after TZ=Zone"
+            "`FeatureView.syncConfig.cron` {cron:?}: expected five cron fields, optionally \
+             after TZ=Zone"
         )));
     }
     Ok(())

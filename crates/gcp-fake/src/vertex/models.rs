@@ -13,7 +13,7 @@ use super::featurestore::missing;
 use crate::check::{
     labels, object, only, opt_i32, opt_obj, opt_str, req_obj, req_str, Answer, ApiError, Req,
 };
-use crate::state::{now, Service, State};
+use crate::state::{now, Effect, Service, State};
 
 /// The file Vertex AI's prebuilt XGBoost container loads from `artifactUri`.
 const MODEL_FILE: &str = "model.bst";
@@ -133,7 +133,8 @@ fn check_model(state: &State, model: &Map<String, Value>) -> Result<(), ApiError
     let object = (bucket.to_string(), format!("{prefix}{MODEL_FILE}"));
     if !state.storage.objects.contains_key(&object) {
         return Err(ApiError::invalid(format!(
-            "`{path}.artifactUri`: gs://{}/{} does not exist; the XGBoost container needs model.bst there",
+            "`{path}.artifactUri`: gs://{}/{} does not exist; the XGBoost container needs \
+             model.bst there",
             object.0, object.1
         )));
     }
@@ -244,7 +245,8 @@ fn check_endpoint_id(id: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(ApiError::invalid(format!(
-        "`endpointId` {id:?}: up to 63 characters of [a-z0-9-] starting with a letter, or up to 9 digits"
+        "`endpointId` {id:?}: up to 63 characters of [a-z0-9-] starting with a letter, or up \
+         to 9 digits"
     )))
 }
 
@@ -326,20 +328,29 @@ pub(super) fn deploy(state: &mut State, req: &Req, endpoint: &str) -> Result<Ans
     record.insert("createTime".into(), json!(now()));
     let record = Value::Object(record);
     let endpoint_name = endpoint.to_string();
-    let operation = state.start_operation(endpoint.to_string(), "DeployModelOperationMetadata", Box::new(move |s| {
-        let endpoint = s.vertex.endpoints.get_mut(&endpoint_name).ok_or_else(|| missing(&endpoint_name))?;
+    let effect: Effect = Box::new(move |s| {
+        let endpoint =
+            s.vertex.endpoints.get_mut(&endpoint_name).ok_or_else(|| missing(&endpoint_name))?;
         let first = deployed_models(endpoint).is_empty();
         let mut models = deployed_models(endpoint);
         models.push(record.clone());
         endpoint["deployedModels"] = json!(models);
         let traffic = match split {
-            Some(split) => split.into_iter().map(|(k, v)| (if k == "0" { id.clone() } else { k }, v)).collect(),
+            Some(split) => split
+                .into_iter()
+                .map(|(key, share)| (if key == "0" { id.clone() } else { key }, share))
+                .collect(),
             None if first => BTreeMap::from([(id.clone(), 100)]),
             None => traffic(endpoint),
         };
         endpoint["trafficSplit"] = json!(traffic);
-        Ok(json!({"@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeployModelResponse", "deployedModel": record}))
-    }));
+        Ok(json!({
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeployModelResponse",
+            "deployedModel": record,
+        }))
+    });
+    let operation =
+        state.start_operation(endpoint.to_string(), "DeployModelOperationMetadata", effect);
     Ok(Answer::Json(operation))
 }
 
@@ -423,15 +434,19 @@ pub(super) fn undeploy(state: &mut State, req: &Req, endpoint: &str) -> Result<A
     }
 
     let endpoint_name = endpoint.to_string();
-    let operation = state.start_operation(endpoint.to_string(), "UndeployModelOperationMetadata", Box::new(move |s| {
-        let endpoint = s.vertex.endpoints.get_mut(&endpoint_name).ok_or_else(|| missing(&endpoint_name))?;
-        let models: Vec<Value> = deployed_models(endpoint).into_iter().filter(|d| d["id"] != id.as_str()).collect();
+    let effect: Effect = Box::new(move |s| {
+        let endpoint =
+            s.vertex.endpoints.get_mut(&endpoint_name).ok_or_else(|| missing(&endpoint_name))?;
+        let models: Vec<Value> =
+            deployed_models(endpoint).into_iter().filter(|d| d["id"] != id.as_str()).collect();
         let mut traffic = split.unwrap_or_else(|| traffic(endpoint));
         traffic.remove(&id);
         endpoint["deployedModels"] = json!(models);
         endpoint["trafficSplit"] = json!(traffic);
         Ok(json!({"@type": "type.googleapis.com/google.cloud.aiplatform.v1.UndeployModelResponse"}))
-    }));
+    });
+    let operation =
+        state.start_operation(endpoint.to_string(), "UndeployModelOperationMetadata", effect);
     Ok(Answer::Json(operation))
 }
 

@@ -33,7 +33,8 @@ async fn dry_runs_estimate_what_they_can_and_name_the_step_for_the_rest() {
     let features = format!("CREATE OR REPLACE TABLE `{FEATURES}` AS SELECT * FROM `{ORDERS}`");
     let labels = format!("CREATE OR REPLACE TABLE `{LABELS}` AS SELECT * FROM `{ORDERS}`");
     let train = format!(
-        "CREATE OR REPLACE TABLE `{TRAIN}` AS SELECT * FROM `{LABELS}` l JOIN `{FEATURES}` f USING (customer_id)"
+        "CREATE OR REPLACE TABLE `{TRAIN}` AS SELECT * FROM `{LABELS}` \
+         JOIN `{FEATURES}` USING (customer_id)"
     );
     let statements = [
         Statement { step: "build features_customer", sql: &features, creates: Some(FEATURES) },

@@ -11,8 +11,10 @@ use crate::common::{build_tables, calls, env, TOKEN};
 
 const STORE: &str = "projects/demo-project/locations/us-central1/featureOnlineStores/fsdemo_store";
 const GROUP: &str = "projects/demo-project/locations/us-central1/featureGroups/customer_features";
-const VIEW: &str =
-    "projects/demo-project/locations/us-central1/featureOnlineStores/fsdemo_store/featureViews/customer_view";
+const VIEW: &str = concat!(
+    "projects/demo-project/locations/us-central1/featureOnlineStores/fsdemo_store",
+    "/featureViews/customer_view"
+);
 
 #[tokio::test]
 async fn first_run_creates_second_reuses_and_recreate_replaces() {
