@@ -17,11 +17,10 @@ pub trait QueryEngine: Send + Sync {
     /// Runs one statement: a query returns its columns and rows, a DDL statement
     /// (`CREATE OR REPLACE TABLE`) names the table it wrote and its row count. An `Err`
     /// becomes the job's `status.errorResult.message`.
+    ///
+    /// Which tables exist is the fake's business: the tables DDL reported writing, and
+    /// those registered with `FakeGcp::add_table` (theLook's source tables).
     fn execute(&self, sql: &str) -> Result<QueryOutput, String>;
-
-    /// The row count of table `project.dataset.table`, or `None` when it does not exist.
-    /// The fake asks this for `tables.get` and to decide whether a dry run can see a table.
-    fn table_rows(&self, table: &str) -> Option<u64>;
 }
 
 /// What one statement produced.
@@ -50,12 +49,10 @@ impl QueryOutput {
 
 /// The default engine: records DDL, answers SELECTs from canned results.
 ///
-/// - `CREATE [OR REPLACE] TABLE `p.d.t` ...` records `p.d.t` with the row count set by
-///   [`CannedEngine::ddl_rows`] (default 100).
+/// - `CREATE [OR REPLACE] TABLE `p.d.t` ...` reports `p.d.t` as written, with the row
+///   count set by [`CannedEngine::ddl_rows`] (default 100).
 /// - Any other statement is answered by the first canned result whose marker occurs in
 ///   the SQL ([`CannedEngine::answer`]); with none, it fails naming the SQL's start.
-/// - Tables registered with [`CannedEngine::table`] exist from the start (the theLook
-///   source tables, say).
 ///
 /// Limitation: it runs no SQL. A test that needs real results plugs in a real engine.
 #[derive(Debug, Default)]
@@ -65,22 +62,15 @@ pub struct CannedEngine {
 
 #[derive(Debug, Default)]
 struct Canned {
-    tables: BTreeMap<String, u64>,
     ddl_rows: BTreeMap<String, u64>,
     answers: Vec<(String, QueryOutput)>,
     executed: Vec<String>,
 }
 
 impl CannedEngine {
-    /// An engine with no tables and no canned answers.
+    /// An engine with no canned answers.
     pub fn new() -> CannedEngine {
         CannedEngine::default()
-    }
-
-    /// Registers an existing table `project.dataset.table` with `rows` rows.
-    pub fn table(&self, table: &str, rows: u64) -> &Self {
-        self.lock().tables.insert(table.to_string(), rows);
-        self
     }
 
     /// Sets the row count that DDL writing `table` records.
@@ -112,7 +102,6 @@ impl QueryEngine for CannedEngine {
 
         if let Some(table) = ddl_target(sql) {
             let rows = canned.ddl_rows.get(&table).copied().unwrap_or(100);
-            canned.tables.insert(table.clone(), rows);
             let bytes_processed = rows * 64;
             let created_table = Some(table);
             return Ok(QueryOutput {
@@ -132,10 +121,6 @@ impl QueryEngine for CannedEngine {
                 Err(format!("the canned engine has no answer for: {start}"))
             }
         }
-    }
-
-    fn table_rows(&self, table: &str) -> Option<u64> {
-        self.lock().tables.get(table).copied()
     }
 }
 
@@ -176,7 +161,6 @@ mod tests {
 
         assert_eq!(output.created_table.as_deref(), Some("p.d.t"));
         assert_eq!(output.created_rows, 7);
-        assert_eq!(engine.table_rows("p.d.t"), Some(7));
     }
 
     #[test]

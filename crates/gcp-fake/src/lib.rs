@@ -16,6 +16,7 @@
 //!
 //! let engine = Arc::new(CannedEngine::new());
 //! let fake = FakeGcp::start(engine.clone()).await?;
+//! fake.add_table("bigquery-public-data.thelook_ecommerce.orders", 1_000);
 //! let overrides = fake.set_overrides(); // ["gcp.bigquery_url=http://127.0.0.1:PORT", ...]
 //! fake.fail("aiplatform.featureOnlineStores.create", Fault::PermissionDenied);
 //! fake.set_operation_polls(3); // every operation reports done on its third poll
@@ -232,6 +233,12 @@ impl FakeGcp {
     /// BigQuery caps pages by size (default 1000).
     pub fn set_page_size(&self, rows: usize) {
         lock(&self.state).knobs.page_size = rows.max(1);
+    }
+
+    /// Registers a table that exists without the demo creating it (theLook's source
+    /// tables), with its row count, for `tables.get`, dry runs and feature groups.
+    pub fn add_table(&self, table: &str, rows: u64) {
+        lock(&self.state).bigquery.tables.insert(table.to_string(), rows);
     }
 
     /// The bytes of Cloud Storage object `name` in `bucket`, if uploaded.

@@ -138,7 +138,8 @@ pub(crate) struct Operation {
 pub(crate) struct BigQueryState {
     /// `project.dataset` -> Dataset JSON.
     pub datasets: BTreeMap<String, Value>,
-    /// `project.dataset.table` written by DDL through the fake -> rows.
+    /// `project.dataset.table` written by DDL through the fake, or registered by the
+    /// test -> rows.
     pub tables: BTreeMap<String, u64>,
     /// `project:jobId` -> job.
     pub jobs: BTreeMap<String, Job>,

@@ -176,7 +176,7 @@ pub(super) fn create_group(state: &mut State, req: &Req, parent: &str) -> Result
     }
     opt_bool(big_query, path, "dense")?;
     opt_bool(big_query, path, "staticDataSource")?;
-    if state.engine.table_rows(table).is_none() {
+    if !state.bigquery.tables.contains_key(table) {
         return Err(ApiError::invalid(format!(
             "`{path}.bigQuerySource.inputUri`: table {table} does not exist"
         )));

@@ -29,12 +29,13 @@ pub struct Env {
 /// Starts the fakes and builds a client; `overrides` are extra `--set` values.
 pub async fn env(overrides: &[&str]) -> Env {
     let engine = Arc::new(CannedEngine::new());
-    engine.table(ORDERS, 1_000).table("bigquery-public-data.thelook_ecommerce.order_items", 3_000);
     engine.ddl_rows(FEATURES, 500).ddl_rows(LABELS, 300).ddl_rows(TRAIN, 300);
     engine.answer(&format!("FROM `{FEATURES}`)"), latest_features());
 
     let fake = FakeGcp::start(engine.clone()).await.expect("fakes start");
     fake.require_token(TOKEN);
+    fake.add_table(ORDERS, 1_000);
+    fake.add_table("bigquery-public-data.thelook_ecommerce.order_items", 3_000);
     let config = config(&fake, overrides);
     let gcp = client(&config);
     Env { fake, engine, config, gcp }
