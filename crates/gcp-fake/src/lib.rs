@@ -24,6 +24,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! To drive the `fsdemo` binary, start the fakes in a multi-thread runtime (the servers
+//! keep answering while the test waits on the child process), pass `set_overrides()` as
+//! `--set` arguments and any `FSDEMO_GCP_ACCESS_TOKEN`: by default every bearer token is
+//! accepted, [`FakeGcp::require_token`] pins one.
+//!
 //! Modules: `check` (request parsing and field checks), `state` (what is remembered),
 //! `engine` (the [`QueryEngine`] SQL runs on), then one module per API.
 //!

@@ -120,3 +120,23 @@ async fn a_local_project_id_is_refused_with_the_key_to_set() {
 
     assert!(error.contains("project.id") && error.contains("--set project.id="), "{error}");
 }
+
+#[tokio::test]
+async fn connect_takes_the_token_from_the_environment() {
+    let env = env(&[]).await;
+    // Set before connect reads it, so no Application Default Credentials lookup (and no
+    // metadata server request) happens.
+    std::env::set_var(fsdemo_gcp::TOKEN_ENV, crate::common::TOKEN);
+
+    let gcp = Gcp::connect(&env.config).await.unwrap();
+
+    assert_eq!(gcp.access_token().await.unwrap(), crate::common::TOKEN);
+    let report = gcp.ensure_dataset().await.unwrap();
+    assert_eq!(report.outcome, fsdemo_gcp::EnsureOutcome::Created);
+    let lines = gcp.doctor().await;
+    let credentials = lines.iter().find(|l| l.check == "credentials").unwrap();
+    assert!(
+        credentials.ok && credentials.detail.contains("FSDEMO_GCP_ACCESS_TOKEN"),
+        "{credentials:?}"
+    );
+}
