@@ -208,10 +208,17 @@ impl Gcp {
         Ok(format!("{scheme}://{domain}"))
     }
 
-    /// A `VertexClient` for online fetches and predictions, with a current bearer token.
+    /// A `VertexClient` for `fetchFeatureValues` at [`Gcp::online_base_url`], with a
+    /// current bearer token.
     pub async fn online_client(&self) -> Result<VertexClient, GcpError> {
         let base = self.online_base_url().await?;
         self.vertex_client("online", base).await
+    }
+
+    /// A `VertexClient` for `endpoints.predict` at the regional Vertex AI host, with a
+    /// current bearer token (predictions never go to an Optimized store's domain).
+    pub async fn prediction_client(&self) -> Result<VertexClient, GcpError> {
+        self.vertex_client("predict", self.aiplatform_base()).await
     }
 
     async fn vertex_client(&self, step: &str, base: String) -> Result<VertexClient, GcpError> {

@@ -31,7 +31,8 @@
 //! feature_view_grant() -> Result<Option<String>, GcpError>
 //! sync(wait: bool) -> Result<FeatureViewSync, GcpError>
 //! online_base_url() -> Result<String, GcpError>
-//! online_client() -> Result<VertexClient, GcpError>     (base URL + bearer token)
+//! online_client() -> Result<VertexClient, GcpError>     (fetch: base URL + bearer token)
+//! prediction_client() -> Result<VertexClient, GcpError> (predict: regional host + token)
 //!
 //! upload_model(artifact_dir: &Path) -> Result<UploadReport, GcpError>
 //! deploy() -> Result<DeployReport, GcpError>

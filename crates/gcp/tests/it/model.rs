@@ -77,10 +77,13 @@ async fn upload_and_deploy_then_reuse_then_a_new_version_replaces() {
     assert!(calls(&env).iter().all(|m| !m.contains("deployModel")), "{:?}", calls(&env));
 
     let instances = [[1.0, 3.0, 90.0, 30.0, 5.0, 3.0], [0.0, 0.0, 0.0, 0.0, 3650.0, 0.0]];
-    let client = env.gcp.online_client().await.unwrap();
+    let client = env.gcp.prediction_client().await.unwrap();
     let prediction = client.predict(&deploy.endpoint, &instances).await.unwrap();
 
     assert_eq!(prediction.deployed_model_id, deploy.deployed_model_id);
+    let request =
+        env.fake.requests().into_iter().rfind(|r| r.method_id.ends_with("predict")).unwrap();
+    assert_eq!(request.bearer_token.as_deref(), Some(crate::common::TOKEN));
     for (got, instance) in prediction.predictions.iter().zip(&instances) {
         assert!((got - trained.model.predict(instance)).abs() < 1e-12, "{got}");
     }
