@@ -44,33 +44,17 @@ impl Gcp {
         let view_name = self.feature_view_name();
 
         // Read everything first, then delete in dependency order what must be replaced.
-        let store =
-            self.get_resource(STEP, "aiplatform.featureOnlineStores.get", &store_name).await?;
-        let group = self.get_resource(STEP, "aiplatform.featureGroups.get", &group_name).await?;
-        let view = self.get_resource(STEP, "aiplatform.featureViews.get", &view_name).await?;
-        let store_found = Found {
-            exists: store.is_some(),
-            fits: !recreate && store.as_ref().is_some_and(|s| self.store_fits(s)),
-        };
-        let group_found = Found {
-            exists: group.is_some(),
-            fits: !recreate && group.as_ref().is_some_and(|g| self.group_fits(g)),
-        };
-        let view_fits = store_found.fits
-            && group_found.fits
-            && view.as_ref().is_some_and(|v| self.view_fits(v));
-        let view_found = Found { exists: view.is_some(), fits: view_fits };
-
+        let (store_found, group_found, view_found, view) = self.survey(recreate).await?;
         if view_found.exists && !view_found.fits {
             self.delete_resource(STEP, "aiplatform.featureViews.delete", &view_name, false).await?;
         }
         if group_found.exists && !group_found.fits {
-            self.delete_resource(STEP, "aiplatform.featureGroups.delete", &group_name, true)
-                .await?;
+            let method = "aiplatform.featureGroups.delete";
+            self.delete_resource(STEP, method, &group_name, true).await?;
         }
         if store_found.exists && !store_found.fits {
-            self.delete_resource(STEP, "aiplatform.featureOnlineStores.delete", &store_name, true)
-                .await?;
+            let method = "aiplatform.featureOnlineStores.delete";
+            self.delete_resource(STEP, method, &store_name, true).await?;
         }
 
         let mut reports = Vec::new();
@@ -108,6 +92,31 @@ impl Gcp {
             info!(view = %view_name, %grant, "the feature view's service account needs a grant");
         }
         Ok(reports)
+    }
+
+    /// What exists of the store, the group and the view, and whether each fits the
+    /// configuration; a view fits only on a fitting store and group. Also the view itself.
+    async fn survey(
+        &self,
+        recreate: bool,
+    ) -> Result<(Found, Found, Found, Option<Value>), GcpError> {
+        let method = "aiplatform.featureOnlineStores.get";
+        let store = self.get_resource(STEP, method, &self.online_store_name()).await?;
+        let method = "aiplatform.featureGroups.get";
+        let group = self.get_resource(STEP, method, &self.feature_group_name()).await?;
+        let method = "aiplatform.featureViews.get";
+        let view = self.get_resource(STEP, method, &self.feature_view_name()).await?;
+
+        let fits = |found: &Option<Value>, check: &dyn Fn(&Value) -> bool| {
+            !recreate && found.as_ref().is_some_and(check)
+        };
+        let store_found =
+            Found { exists: store.is_some(), fits: fits(&store, &|s| self.store_fits(s)) };
+        let group_found =
+            Found { exists: group.is_some(), fits: fits(&group, &|g| self.group_fits(g)) };
+        let view_fits = store_found.fits && group_found.fits && fits(&view, &|v| self.view_fits(v));
+        let view_found = Found { exists: view.is_some(), fits: view_fits };
+        Ok((store_found, group_found, view_found, view))
     }
 
     /// With `gcp.feature_view_service_account`, the BigQuery grant the view's own service
