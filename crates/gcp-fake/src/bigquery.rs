@@ -2,6 +2,10 @@
 //! getQueryResults, including dry runs) and tables.get. SQL runs on the [`QueryEngine`];
 //! the fake owns locations, datasets, job states and paging.
 //!
+//! Limitation: only backticked three-part names (`` `project.dataset.table` ``) count as
+//! tables a statement reads, for dry runs and location checks; a two-part or unquoted name
+//! is passed to the engine unchecked, where BigQuery would resolve it.
+//!
 //! [`QueryEngine`]: crate::engine::QueryEngine
 
 use axum::http::Method;
