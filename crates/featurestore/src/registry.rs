@@ -184,6 +184,40 @@ impl Registry {
         dataset: &str,
         recreate: bool,
     ) -> Result<Vec<EnsureReport>, RegistryError> {
+        let reports = self.reconcile_all(config, names, dataset, recreate)?;
+
+        let changed = reports.iter().filter(|r| r.outcome != EnsureOutcome::Reused).count();
+        if changed > 0 {
+            atomic::write_json(&self.path, &self.state)?;
+        }
+        tracing::info!(
+            registry = %self.path.display(),
+            resources = reports.len(),
+            changed,
+            "feature store resources ensured"
+        );
+        Ok(reports)
+    }
+
+    /// What [`Registry::ensure`] would do, without changing the registry or its file.
+    pub fn plan(
+        &self,
+        config: &FeatureStoreConfig,
+        names: &ResourceNames,
+        dataset: &str,
+        recreate: bool,
+    ) -> Result<Vec<EnsureReport>, RegistryError> {
+        self.clone().reconcile_all(config, names, dataset, recreate)
+    }
+
+    /// Puts every configured resource into the in-memory state and reports each outcome.
+    fn reconcile_all(
+        &mut self,
+        config: &FeatureStoreConfig,
+        names: &ResourceNames,
+        dataset: &str,
+        recreate: bool,
+    ) -> Result<Vec<EnsureReport>, RegistryError> {
         let wanted = wanted_state(config, names, dataset)?;
         let now = now_rfc3339();
         let mut reports = Vec::new();
@@ -217,17 +251,6 @@ impl Registry {
             let outcome = reconcile(&mut self.state.feature_views, view.clone(), recreate, &now);
             reports.push(report("FeatureView", &view.name, outcome));
         }
-
-        let changed = reports.iter().filter(|r| r.outcome != EnsureOutcome::Reused).count();
-        if changed > 0 {
-            atomic::write_json(&self.path, &self.state)?;
-        }
-        tracing::info!(
-            registry = %self.path.display(),
-            resources = reports.len(),
-            changed,
-            "feature store resources ensured"
-        );
         Ok(reports)
     }
 

@@ -136,3 +136,21 @@ fn corrupt_file_names_the_file_and_the_fix() {
 
     assert!(err.contains("registry.json") && err.contains("move the file away"), "{err}");
 }
+
+#[test]
+fn plan_says_what_ensure_will_do_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config();
+    let mut registry = Registry::open(dir.path()).unwrap();
+
+    let planned = registry.plan(&config.featurestore, &names(), "fsdemo", false).unwrap();
+
+    assert!(!registry.path().exists(), "plan wrote the registry file");
+    assert!(registry.feature_views().is_empty());
+    let done = registry.ensure(&config.featurestore, &names(), "fsdemo", false).unwrap();
+    let kinds = |r: &[EnsureReport]| r.iter().map(|r| (r.name.clone(), r.outcome)).collect::<Vec<_>>();
+    assert_eq!(kinds(&planned), kinds(&done));
+    let again = registry.plan(&config.featurestore, &names(), "fsdemo", true).unwrap();
+    assert!(again.iter().all(|r| r.outcome == EnsureOutcome::Replaced));
+    assert_eq!(registry.feature_views().len(), 1);
+}
