@@ -64,6 +64,10 @@ pub trait FeatureServing: Send + Sync + 'static {
     /// The sync with full name `sync`
     /// (`.../featureViews/V/featureViewSyncs/ID`); `None` when there is no such sync.
     fn get_sync(&self, sync: &str) -> Result<Option<FeatureViewSync>, BackendError>;
+
+    /// Up to `limit` entity ids that `view` serves, smallest first; `None` when there is no
+    /// such view. A local extension for picking demo customers: Vertex AI has no listing.
+    fn entity_ids(&self, view: &str, limit: usize) -> Result<Option<Vec<i64>>, BackendError>;
 }
 
 /// What a predict call returns: one probability per instance and the model that made them.

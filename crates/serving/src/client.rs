@@ -197,6 +197,25 @@ impl VertexClient {
         self.call::<FeatureViewSync, EmptyBody>(Method::GET, url, None).await
     }
 
+    /// Up to `limit` entity ids of feature view `view`, from the local service's
+    /// `GET /local/v1/{view}/entityIds` (Vertex AI has no such listing).
+    pub async fn entity_ids(&self, view: &str, limit: usize) -> Result<Vec<i64>, ClientError> {
+        let url = format!("{}/local/v1/{}/entityIds?limit={limit}", self.base_url, view.trim_start_matches('/'));
+
+        let response: RawEntityIds = self.call::<_, EmptyBody>(Method::GET, url.clone(), None).await?;
+
+        response.entity_ids.iter().map(|id| id.parse()).collect::<Result<_, _>>().map_err(|_| {
+            ClientError::Decode { method: Method::GET, url, detail: "an entity id is not an integer".into() }
+        })
+    }
+
+    /// Whether the service answers `GET /healthz` with 200 within a second.
+    pub async fn healthy(&self) -> bool {
+        let url = format!("{}/healthz", self.base_url);
+        let request = self.http.get(url).timeout(Duration::from_secs(1));
+        request.send().await.is_ok_and(|response| response.status().is_success())
+    }
+
     /// `{base}/v1/{name}` or `{base}/v1/{name}:{verb}`.
     fn url(&self, name: &str, verb: Option<&str>) -> String {
         let name = name.trim_start_matches('/');
@@ -285,6 +304,13 @@ struct RawPredictResponse {
     predictions: Vec<f64>,
     #[serde(default)]
     deployed_model_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEntityIds {
+    #[serde(default)]
+    entity_ids: Vec<String>,
 }
 
 #[derive(Deserialize)]

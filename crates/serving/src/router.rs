@@ -43,7 +43,9 @@ impl AppState {
 
 /// The service's routes: `GET /healthz`, `POST /v1/{featureView}:fetchFeatureValues`,
 /// `POST /v1/{featureView}:sync`, `GET /v1/{featureViewSync}` and
-/// `POST /v1/{endpoint}:predict`. Every other path or method gets Google's error JSON.
+/// `POST /v1/{endpoint}:predict`, plus one local extension outside `/v1`,
+/// `GET /local/v1/{featureView}/entityIds?limit=N`. Every other path or method gets
+/// Google's error JSON.
 ///
 /// Limitation: no authentication and no `Content-Type` check; it is meant for loopback.
 /// A production service would sit behind an authenticating proxy.
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/{*rest}", get(get_resource).post(post_verb))
+        .route("/local/v1/{*rest}", get(local_entity_ids))
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(trace_request))
@@ -131,6 +134,46 @@ async fn get_resource(
             Kind::FeatureViewSync.pattern()
         ))),
     }
+}
+
+/// The most ids one `entityIds` call returns.
+const MAX_ENTITY_IDS: usize = 10_000;
+
+/// `?limit=N` of `entityIds`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntityIdsQuery {
+    limit: Option<usize>,
+}
+
+/// The answer of `entityIds`: ids as strings, as proto3 JSON writes int64.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntityIdsResponse {
+    entity_ids: Vec<String>,
+}
+
+/// `GET /local/v1/{featureView}/entityIds?limit=N`: some ids the view serves.
+async fn local_entity_ids(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<axum::extract::Query<EntityIdsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(rest) = path.map_err(|rejection| ApiError::InvalidArgument(rejection.body_text()))?;
+    let axum::extract::Query(query) =
+        query.map_err(|rejection| ApiError::InvalidArgument(rejection.body_text()))?;
+    let view = rest.strip_suffix("/entityIds").ok_or_else(|| {
+        ApiError::NotFound(format!("No local method {rest}; this path serves {{featureView}}/entityIds"))
+    })?;
+    check_name(Kind::FeatureView, view, "featureView")?;
+
+    let limit = query.limit.unwrap_or(10).min(MAX_ENTITY_IDS);
+    let ids = state
+        .features
+        .entity_ids(view, limit)?
+        .ok_or_else(|| ApiError::NotFound(format!("FeatureView {view} not found")))?;
+    let entity_ids = ids.iter().map(i64::to_string).collect();
+    Ok(json_response(StatusCode::OK, &EntityIdsResponse { entity_ids }))
 }
 
 /// A body that could not be read: too large is a 413, anything else a 400.

@@ -129,3 +129,17 @@ async fn service_stops_gracefully_when_asked() {
 
     assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
 }
+
+#[tokio::test]
+async fn entity_ids_and_health_come_from_the_running_service() {
+    let service = start().await;
+
+    let ids = service.client.entity_ids(VIEW, 10).await.unwrap();
+    let healthy = service.client.healthy().await;
+    let _ = service.stop.send(());
+    service.task.await.unwrap().unwrap();
+    let gone = service.client.healthy().await;
+
+    assert_eq!(ids, vec![7, 1501]);
+    assert!(healthy && !gone);
+}

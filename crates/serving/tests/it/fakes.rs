@@ -105,6 +105,13 @@ impl FeatureServing for FakeStore {
     fn get_sync(&self, sync: &str) -> Result<Option<FeatureViewSync>, BackendError> {
         Ok(self.syncs.lock().unwrap().get(sync).cloned())
     }
+
+    fn entity_ids(&self, view: &str, limit: usize) -> Result<Option<Vec<i64>>, BackendError> {
+        let mut ids: Vec<i64> = rows().into_keys().collect();
+        ids.sort();
+        ids.truncate(limit);
+        Ok((view == VIEW).then_some(ids))
+    }
 }
 
 /// A "model" whose probability is orders_30d / (orders_30d + 1), easy to check by hand.

@@ -318,3 +318,18 @@ async fn healthz_is_ok() {
 
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn local_entity_ids_lists_served_keys_and_refuses_unknown_views() {
+    let app = fsdemo_serving::router(fakes::state());
+
+    let listed = send(&app, Method::GET, &format!("/local/v1/{VIEW}/entityIds?limit=1"), "").await;
+    let unknown = send(&app, Method::GET, &format!("/local/v1/{BROKEN_VIEW}x/entityIds"), "").await;
+    let bad_limit = send(&app, Method::GET, &format!("/local/v1/{VIEW}/entityIds?limit=-1"), "").await;
+    let bad_path = send(&app, Method::GET, &format!("/local/v1/{VIEW}/other"), "").await;
+
+    assert_eq!(listed, (StatusCode::OK, json!({"entityIds": ["7"]})));
+    assert_google_error(&unknown, StatusCode::NOT_FOUND, &["not found"]);
+    assert_google_error(&bad_limit, StatusCode::BAD_REQUEST, &["limit"]);
+    assert_google_error(&bad_path, StatusCode::NOT_FOUND, &["entityIds"]);
+}
