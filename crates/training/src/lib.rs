@@ -5,10 +5,12 @@
 //!
 //! Modules, in pipeline order: [`dataset`] (rows and the out-of-time split), [`fit`] (the
 //! regression), [`metrics`], [`model`] (the raw-input linear model), [`artifact`]
-//! (`model.bst` and `model_meta.json`), [`registry`] (`Model`, `Endpoint`, `DeployedModel`).
+//! (`model.bst` and `model_meta.json`), [`curves`] (ROC, PR and calibration for the report),
+//! [`registry`] (`Model`, `Endpoint`, `DeployedModel`).
 
 pub mod artifact;
 mod atomic;
+pub mod curves;
 pub mod dataset;
 pub mod error;
 pub mod fit;
@@ -17,6 +19,7 @@ pub mod model;
 pub mod registry;
 
 pub use artifact::{load, save, ArtifactInfo, ModelMeta, META_FILE, MODEL_FILE};
+pub use curves::{CalibrationBin, Curves};
 pub use dataset::{split_out_of_time, DayRange, Split, TrainingRow};
 pub use error::TrainingError;
 pub use fit::{train, TrainedModel};
