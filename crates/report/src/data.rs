@@ -27,7 +27,7 @@ pub struct ReportData {
     /// Section 2: how many training rows a naive join would have leaked, over the dataset.
     #[serde(default)]
     pub leakage: Option<Leakage>,
-    /// Section 3: online values against the newest offline rows (`fsdemo verify`).
+    /// Section 3: online values against the newest offline rows (`fsdemo featurestore verify`).
     #[serde(default)]
     pub verify: Option<Verify>,
     /// Section 3: served predictions against the model applied offline.

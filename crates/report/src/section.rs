@@ -77,9 +77,9 @@ pub mod produced_by {
     /// Trains, evaluates and registers the model.
     pub const TRAIN: &str = "fsdemo train";
     /// Compares online values with the newest offline rows.
-    pub const VERIFY: &str = "fsdemo verify";
+    pub const VERIFY: &str = "fsdemo featurestore verify";
     /// Calls the endpoint for the demo's customers.
-    pub const PREDICT: &str = "fsdemo predict";
+    pub const PREDICT: &str = "fsdemo demo (its online predictions step)";
     /// Measures online latency and throughput.
     pub const BENCH: &str = "fsdemo bench online";
 }
