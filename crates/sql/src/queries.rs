@@ -19,14 +19,7 @@ pub fn newest_rows(
     for column in [entity, timestamp].iter().chain(features) {
         column_name(column)?;
     }
-    let parts: Vec<&str> = table.split('.').collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.contains('`')) {
-        return Err(SqlError::Param {
-            key: "featurestore.feature_group.source_table",
-            value: table.into(),
-            need: "a table name project.dataset.table",
-        });
-    }
+    table_name(table)?;
 
     let columns: Vec<String> =
         [entity, timestamp].iter().chain(features).map(|c| format!("f.{c}")).collect();
@@ -47,6 +40,108 @@ pub fn newest_rows(
          {only}",
         columns = columns.join(", "),
     ))
+}
+
+/// Every `train_dataset` row: the customer, the label time and label, the snapshot time
+/// the point-in-time join chose (NULL when none) and `features`, oldest label first.
+pub fn training_rows(table: &str, features: &[&str]) -> Result<String, SqlError> {
+    table_name(table)?;
+    for column in features {
+        column_name(column)?;
+    }
+    let mut columns =
+        vec!["customer_id", "label_timestamp", "label_repurchase_14d", "feature_timestamp"];
+    columns.extend_from_slice(features);
+    Ok(format!(
+        "SELECT {}\nFROM `{table}`\nORDER BY label_timestamp, customer_id",
+        columns.join(", ")
+    ))
+}
+
+/// The report's queries over the built tables of `dataset` (`project.dataset`), for one
+/// customer's story and the dataset-wide leakage count.
+pub mod report {
+    /// A customer worth showing: the most positive labels, then the most countable orders
+    /// (at least three), smallest id on ties.
+    pub fn interesting_customer(dataset: &str) -> String {
+        format!(
+            "SELECT l.customer_id\n\
+             FROM `{dataset}.labels_customer` AS l\n\
+             JOIN (\n  SELECT customer_id, COUNT(*) AS orders\n  \
+             FROM `{dataset}.orders_prepared`\n  WHERE countable\n  GROUP BY customer_id\n\
+             ) AS o ON o.customer_id = l.customer_id\n\
+             WHERE o.orders >= 3\n\
+             GROUP BY l.customer_id, o.orders\n\
+             HAVING SUM(l.label_repurchase_14d) > 0\n\
+             ORDER BY SUM(l.label_repurchase_14d) DESC, o.orders DESC, l.customer_id\n\
+             LIMIT 1"
+        )
+    }
+
+    /// Every order of `customer`, oldest first.
+    pub fn orders(dataset: &str, customer: i64) -> String {
+        format!(
+            "SELECT order_id, created_at, order_value, status, countable\n\
+             FROM `{dataset}.orders_prepared`\n\
+             WHERE customer_id = {customer}\n\
+             ORDER BY created_at, order_id"
+        )
+    }
+
+    /// Every snapshot of `customer` with `features`, oldest first.
+    pub fn snapshots(dataset: &str, customer: i64, features: &[&str]) -> String {
+        format!(
+            "SELECT feature_timestamp, {}\n\
+             FROM `{dataset}.features_customer`\n\
+             WHERE customer_id = {customer}\n\
+             ORDER BY feature_timestamp",
+            features.join(", ")
+        )
+    }
+
+    /// Every label of `customer` with the snapshot the point-in-time join chose, and the
+    /// newest snapshot, which a naive join would have used.
+    pub fn labels(dataset: &str, customer: i64) -> String {
+        format!(
+            "SELECT t.label_timestamp, t.label_repurchase_14d, t.feature_timestamp,\n  \
+             (SELECT MAX(feature_timestamp) FROM `{dataset}.features_customer`\n   \
+             WHERE customer_id = {customer}) AS newest_snapshot\n\
+             FROM `{dataset}.train_dataset` AS t\n\
+             WHERE t.customer_id = {customer}\n\
+             ORDER BY t.label_timestamp"
+        )
+    }
+
+    /// Training rows, and those whose customer's newest snapshot (what a naive join takes)
+    /// already counts a countable order made at or after the label time: a leak.
+    pub fn leakage(dataset: &str) -> String {
+        format!(
+            "WITH\n  \
+             newest AS (\n    SELECT customer_id, MAX(feature_timestamp) AS newest\n    \
+             FROM `{dataset}.features_customer`\n    GROUP BY customer_id\n  ),\n  \
+             leaked AS (\n    SELECT DISTINCT t.customer_id, t.label_timestamp\n    \
+             FROM `{dataset}.train_dataset` AS t\n    \
+             JOIN newest AS n ON n.customer_id = t.customer_id\n    \
+             JOIN `{dataset}.orders_prepared` AS o\n      ON o.customer_id = t.customer_id\n      \
+             AND o.countable\n      AND o.created_at >= t.label_timestamp\n      \
+             AND o.created_at < n.newest\n  )\n\
+             SELECT\n  (SELECT COUNT(*) FROM `{dataset}.train_dataset`) AS train_rows,\n  \
+             (SELECT COUNT(*) FROM leaked) AS leaking_rows"
+        )
+    }
+}
+
+/// Checks a table name is `project.dataset.table`.
+fn table_name(table: &str) -> Result<(), SqlError> {
+    let parts: Vec<&str> = table.split('.').collect();
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && !p.contains('`')) {
+        return Ok(());
+    }
+    Err(SqlError::Param {
+        key: "project.dataset",
+        value: table.into(),
+        need: "a table name project.dataset.table",
+    })
 }
 
 /// Checks a column name is a plain identifier.
@@ -82,6 +177,24 @@ mod tests {
         assert!(duck.contains("FROM \"fsdemo\".\"f\" AS f"), "{duck}");
         assert!(duck.contains("WHERE f.customer_id IN (7, 9)"), "{duck}");
         assert!(duck.starts_with("SELECT f.customer_id, f.ts, f.a, f.b"), "{duck}");
+    }
+
+    #[test]
+    fn report_queries_translate_for_duckdb() {
+        let dataset = "local.fsdemo";
+        let queries = [
+            report::interesting_customer(dataset),
+            report::orders(dataset, 7),
+            report::snapshots(dataset, 7, &["orders_7d", "revenue_30d"]),
+            report::labels(dataset, 7),
+            report::leakage(dataset),
+        ];
+
+        for sql in queries {
+            let statements = split_statements("report", &sql).unwrap();
+            let duck = to_duckdb("report", &statements[0], &["local"]).unwrap().sql;
+            assert!(duck.contains("\"fsdemo\".") && !duck.contains('`'), "{duck}");
+        }
     }
 
     #[test]

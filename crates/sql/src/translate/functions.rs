@@ -7,7 +7,9 @@
 //!   `date_diff`, which counts unit boundaries crossed;
 //! - `SAFE_DIVIDE` by zero is NULL; DuckDB's `/` by zero is infinity, hence `NULLIF`;
 //! - `LEAST`/`GREATEST` are NULL when any argument is; DuckDB's skip NULLs;
-//! - `DATE_SUB`/`DATE_ADD` stay `DATE`s; DuckDB's `DATE - INTERVAL` is a `TIMESTAMP`.
+//! - `DATE_SUB`/`DATE_ADD` stay `DATE`s; DuckDB's `DATE - INTERVAL` is a `TIMESTAMP`;
+//! - `COUNTIF` of no row, or of only NULLs, is 0; DuckDB's `count_if` is NULL, hence the
+//!   `COALESCE` around it (its window or filter kept inside).
 
 use sqlparser::ast::{
     DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
@@ -64,7 +66,6 @@ const SHARED: &[&str] = &[
 
 /// Same meaning, another name in DuckDB; windows and filters carry over.
 const RENAMED: &[(&str, &str)] = &[
-    ("COUNTIF", "count_if"),
     ("IFNULL", "coalesce"),
     ("LOGICAL_AND", "bool_and"),
     ("LOGICAL_OR", "bool_or"),
@@ -92,6 +93,11 @@ pub(super) fn rewrite(translator: &Translator, expr: &mut Expr) -> Result<(), Sq
     }
     if let Some((_, duck)) = RENAMED.iter().find(|(bigquery, _)| *bigquery == name) {
         function.name = ObjectName::from(vec![Ident::new(*duck)]);
+        return Ok(());
+    }
+    if name == "COUNTIF" {
+        function.name = ObjectName::from(vec![Ident::new("count_if")]);
+        *expr = duck_expr(&format!("COALESCE({expr}, 0)"));
         return Ok(());
     }
 

@@ -249,6 +249,11 @@ impl Translator<'_> {
                     let hint = "use INTERVAL n DAY (or MICROSECOND to YEAR)";
                     return Err(self.unsupported(span, construct, hint));
                 }
+                // DuckDB reads `INTERVAL 7 DAY` and `INTERVAL (x) DAY`, not `INTERVAL x DAY`.
+                if !matches!(*interval.value, Expr::Value(_) | Expr::Nested(_)) {
+                    let value = std::mem::replace(&mut *interval.value, Expr::value(Value::Null));
+                    *interval.value = Expr::Nested(Box::new(value));
+                }
                 Ok(())
             }
             Expr::BinaryOp { op, .. } if !is_shared_operator(op) => {

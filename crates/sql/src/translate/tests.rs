@@ -91,17 +91,25 @@ fn date_arithmetic_stays_a_date_and_timestamp_arithmetic_a_timestamp() {
 }
 
 #[test]
+fn interval_of_a_column_is_parenthesised() {
+    assert_eq!(
+        duck("SELECT DATE_SUB(d, INTERVAL step DAY)"),
+        "SELECT CAST((d) - INTERVAL (step) DAY AS DATE)"
+    );
+}
+
+#[test]
 fn safe_divide_and_if_and_countif() {
     assert_eq!(duck("SELECT SAFE_DIVIDE(a, b)"), "SELECT ((a) / NULLIF(b, 0))");
     assert_eq!(duck("SELECT IF(a > 1, 'x', 'y')"), "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END");
-    assert_eq!(duck("SELECT COUNTIF(a > 1) FROM t"), "SELECT count_if(a > 1) FROM t");
+    assert_eq!(duck("SELECT COUNTIF(a > 1) FROM t"), "SELECT COALESCE(count_if(a > 1), 0) FROM t");
 }
 
 #[test]
 fn countif_keeps_its_window() {
     let sql = duck("SELECT COUNTIF(a) OVER (PARTITION BY b) FROM t");
 
-    assert_eq!(sql, "SELECT count_if(a) OVER (PARTITION BY b) FROM t");
+    assert_eq!(sql, "SELECT COALESCE(count_if(a) OVER (PARTITION BY b), 0) FROM t");
 }
 
 #[test]

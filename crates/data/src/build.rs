@@ -1,0 +1,330 @@
+//! `data build`: runs the SQL steps in order on the warehouse, inside one transaction,
+//! and commits only when the sanity checks pass, so readers (a sync, training) see the
+//! previous tables or the new ones, never a half-built or broken set.
+//!
+//! Each step's tables are logged with their BigQuery name, row count and duration; the
+//! checks' positive rate and NULL rates are logged too.
+
+use std::time::Instant;
+
+use fsdemo_core::Config;
+use fsdemo_sql::translate::TableRef;
+use fsdemo_sql::{split_statements, to_duckdb, Params, STEPS};
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+use crate::warehouse::{Cell, Rows, Warehouse};
+
+/// One table a step created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableBuilt {
+    /// Its BigQuery name, `project.dataset.table`.
+    pub name: String,
+    /// Rows in it.
+    pub rows: u64,
+    /// How long its statement ran, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// What one SQL file did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// The file, e.g. `02_build_features.sql`.
+    pub file: String,
+    /// What the step does.
+    pub title: String,
+    /// The tables it created, in order.
+    pub tables: Vec<TableBuilt>,
+    /// How long the whole file ran, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// What the checks step found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checks {
+    /// Every `*_violations` column and its count (all 0 in a committed build).
+    pub violations: Vec<(String, i64)>,
+    /// Rows of `labels_customer`.
+    pub label_rows: i64,
+    /// Rows of `train_dataset`.
+    pub train_rows: i64,
+    /// Rows of `features_customer`.
+    pub snapshot_rows: i64,
+    /// Share of labels that are 1.
+    pub positive_rate: Option<f64>,
+    /// Each feature's share of NULLs in `features_customer`.
+    pub null_rates: Vec<(String, f64)>,
+}
+
+/// The time frame the build used (SPEC "Time frame"), as `time_frame` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeFrame {
+    /// The horizon `H`, UTC microseconds.
+    pub horizon_micros: Option<i64>,
+    /// The first snapshot day, days since 1970-01-01.
+    pub first_snapshot_day: Option<i32>,
+    /// The newest snapshot day.
+    pub last_snapshot_day: Option<i32>,
+    /// The newest label day whose window closes by `H`.
+    pub last_label_day: Option<i32>,
+}
+
+/// What [`build`] did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildReport {
+    /// The build steps, in order.
+    pub steps: Vec<StepReport>,
+    /// The checks' findings.
+    pub checks: Checks,
+    /// The time frame.
+    pub time_frame: TimeFrame,
+    /// How long everything took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// The projects whose tables live in the local warehouse.
+pub fn local_projects(config: &Config) -> [&str; 2] {
+    [config.project.id.as_str(), config.project.source_project.as_str()]
+}
+
+/// Loads the export in `source` into the source dataset, then [`build`]s.
+pub fn load_and_build(
+    warehouse: &Warehouse,
+    config: &Config,
+    source: &std::path::Path,
+    params: &Params,
+) -> Result<(crate::LoadReport, BuildReport), DataError> {
+    let load = crate::load_export(warehouse, source, &config.project.source_dataset)?;
+    let build = build(warehouse, config, params)?;
+    Ok((load, build))
+}
+
+/// Runs one SQL step by itself, outside any transaction, without its checks (for tests
+/// that set up a step's input tables by hand).
+pub fn run_step(
+    warehouse: &Warehouse,
+    config: &Config,
+    params: &Params,
+    file: &str,
+) -> Result<StepReport, DataError> {
+    let step = fsdemo_sql::steps::step(file).ok_or_else(|| DataError::Warehouse {
+        step: "build".into(),
+        target: file.into(),
+        message: "no such SQL step".into(),
+    })?;
+    let started = Instant::now();
+    let text = params.render(step.file, step.text)?;
+    let mut tables = Vec::new();
+    for statement in split_statements(step.file, &text)? {
+        let duck = to_duckdb(step.file, &statement, &local_projects(config))?;
+        let at = format!("build {}:{}", step.file, duck.line);
+        let clock = Instant::now();
+        warehouse.execute(&at, "statement", &duck.sql)?;
+        if let Some(table) = &duck.creates {
+            tables.push(table_built(warehouse, table, clock)?);
+        }
+    }
+    let duration_ms = started.elapsed().as_millis() as u64;
+    Ok(StepReport { file: step.file.into(), title: step.title.into(), tables, duration_ms })
+}
+
+/// Runs every SQL step on `warehouse` with `params`; commits only if the checks pass.
+pub fn build(
+    warehouse: &Warehouse,
+    config: &Config,
+    params: &Params,
+) -> Result<BuildReport, DataError> {
+    let started = Instant::now();
+    let dataset = &config.project.dataset;
+    warehouse.execute("build", dataset, &format!("CREATE SCHEMA IF NOT EXISTS \"{dataset}\""))?;
+
+    warehouse.execute("build", dataset, "BEGIN TRANSACTION")?;
+    match run_steps(warehouse, config, params) {
+        Ok((steps, checks, time_frame)) => {
+            warehouse.execute("build", dataset, "COMMIT")?;
+            let duration_ms = started.elapsed().as_millis() as u64;
+            tracing::info!(
+                steps = steps.len(),
+                label_rows = checks.label_rows,
+                train_rows = checks.train_rows,
+                duration_ms,
+                "build committed"
+            );
+            Ok(BuildReport { steps, checks, time_frame, duration_ms })
+        }
+        Err(error) => {
+            warehouse.execute("build", dataset, "ROLLBACK").ok();
+            tracing::warn!(error = %error, "build rolled back; the previous tables are kept");
+            Err(error)
+        }
+    }
+}
+
+fn run_steps(
+    warehouse: &Warehouse,
+    config: &Config,
+    params: &Params,
+) -> Result<(Vec<StepReport>, Checks, TimeFrame), DataError> {
+    let projects = local_projects(config);
+    let mut steps = Vec::new();
+    let mut checks = None;
+
+    for step in STEPS {
+        let started = Instant::now();
+        let text = params.render(step.file, step.text)?;
+        let mut tables = Vec::new();
+
+        for statement in split_statements(step.file, &text)? {
+            let duck = to_duckdb(step.file, &statement, &projects)?;
+            let at = format!("build {}:{}", step.file, duck.line);
+            let clock = Instant::now();
+
+            if step.is_check {
+                let rows = warehouse.select(&at, &duck.sql)?;
+                checks = Some(read_checks(&rows, &at)?);
+                continue;
+            }
+            let target = duck.creates.as_ref().map_or("statement".into(), |t| t.bigquery.clone());
+            warehouse.execute(&at, &target, &duck.sql).map_err(|e| explain(e, step.file))?;
+            if let Some(table) = &duck.creates {
+                tables.push(table_built(warehouse, table, clock)?);
+            }
+        }
+
+        let duration_ms = started.elapsed().as_millis() as u64;
+        log_step(step.file, &tables, duration_ms);
+        steps.push(StepReport {
+            file: step.file.into(),
+            title: step.title.into(),
+            tables,
+            duration_ms,
+        });
+    }
+
+    let checks = checks.expect("the checks step runs last and returns a row");
+    log_checks(&checks);
+    let broken: Vec<(String, i64)> =
+        checks.violations.iter().filter(|(_, n)| *n != 0).cloned().collect();
+    if !broken.is_empty() {
+        return Err(DataError::Checks { violations: broken });
+    }
+    let time_frame = read_time_frame(warehouse, &config.project.dataset)?;
+    Ok((steps, checks, time_frame))
+}
+
+fn table_built(
+    warehouse: &Warehouse,
+    table: &TableRef,
+    clock: Instant,
+) -> Result<TableBuilt, DataError> {
+    let duration_ms = clock.elapsed().as_millis() as u64;
+    let rows = warehouse.count_rows(&table.schema, &table.table)?;
+    Ok(TableBuilt { name: table.bigquery.clone(), rows, duration_ms })
+}
+
+/// Adds what to do to the DuckDB errors a user can cause.
+fn explain(error: DataError, file: &str) -> DataError {
+    match error {
+        DataError::Warehouse { step, target, message } if message.contains("does not exist") => {
+            let message = format!(
+                "{message}; the source tables are loaded by `fsdemo data build` before the SQL \
+                 runs (check data.source), and {file} reads only tables of earlier steps"
+            );
+            DataError::Warehouse { step, target, message }
+        }
+        other => other,
+    }
+}
+
+fn log_step(file: &str, tables: &[TableBuilt], duration_ms: u64) {
+    for table in tables {
+        tracing::info!(
+            step = file,
+            table = %table.name,
+            rows = table.rows,
+            duration_ms = table.duration_ms,
+            "table built"
+        );
+    }
+    tracing::debug!(step = file, duration_ms, "step done");
+}
+
+fn log_checks(checks: &Checks) {
+    tracing::info!(
+        label_rows = checks.label_rows,
+        train_rows = checks.train_rows,
+        snapshot_rows = checks.snapshot_rows,
+        positive_rate = ?checks.positive_rate,
+        violations = ?checks.violations,
+        "sanity checks"
+    );
+    for (feature, rate) in &checks.null_rates {
+        tracing::info!(feature = %feature, null_rate = rate, "feature NULL rate");
+    }
+}
+
+/// Reads the checks step's one row (from DuckDB or BigQuery).
+pub fn read_checks(rows: &Rows, at: &str) -> Result<Checks, DataError> {
+    let row = rows.rows.first().ok_or_else(|| DataError::Warehouse {
+        step: at.into(),
+        target: "checks".into(),
+        message: "the checks query returned no row".into(),
+    })?;
+    let named = |name: &str| rows.column(name).map(|i| &row[i]);
+    let int = |name: &str| named(name).and_then(Cell::as_i64).unwrap_or(0);
+
+    let mut violations = Vec::new();
+    let mut null_rates = Vec::new();
+    for (column, cell) in rows.columns.iter().zip(row) {
+        if column.ends_with("_violations") {
+            violations.push((column.clone(), cell.as_i64().unwrap_or(0)));
+        } else if let Some(feature) = column.strip_prefix("null_rate_") {
+            null_rates.push((feature.to_string(), cell.as_f64().unwrap_or(0.0)));
+        }
+    }
+    Ok(Checks {
+        violations,
+        label_rows: int("label_rows"),
+        train_rows: int("train_rows"),
+        snapshot_rows: int("snapshot_rows"),
+        positive_rate: named("positive_rate").and_then(Cell::as_f64),
+        null_rates,
+    })
+}
+
+fn read_time_frame(warehouse: &Warehouse, dataset: &str) -> Result<TimeFrame, DataError> {
+    let table = format!("\"{dataset}\".time_frame");
+    let rows = warehouse.select("build: read the time frame", &time_frame_query(&table))?;
+    let frame = time_frame(&rows);
+    tracing::info!(
+        horizon = %frame.horizon_micros.map(fsdemo_core::time::format_timestamp).unwrap_or_default(),
+        snapshot_days = ?frame.first_snapshot_day.zip(frame.last_snapshot_day).map(|(a, b)| b - a + 1),
+        "time frame"
+    );
+    Ok(frame)
+}
+
+/// The query of the time frame table `table`, written as the engine reads it
+/// (`"fsdemo".time_frame` on DuckDB, `` `p.fsdemo.time_frame` `` on BigQuery).
+pub fn time_frame_query(table: &str) -> String {
+    format!("SELECT horizon, first_snapshot_day, last_snapshot_day, last_label_day FROM {table}")
+}
+
+/// Reads the one row of [`time_frame_query`].
+pub fn time_frame(rows: &Rows) -> TimeFrame {
+    let cell = |i: usize| rows.rows.first().and_then(|row| row.get(i).cloned());
+    let day = |i: usize| match cell(i) {
+        Some(Cell::Date(day)) => Some(day),
+        _ => None,
+    };
+    let horizon_micros = match cell(0) {
+        Some(Cell::Timestamp(micros)) => Some(micros),
+        _ => None,
+    };
+    TimeFrame {
+        horizon_micros,
+        first_snapshot_day: day(1),
+        last_snapshot_day: day(2),
+        last_label_day: day(3),
+    }
+}
