@@ -126,7 +126,9 @@ impl QueryEngine for CannedEngine {
 
 /// The table a `CREATE [OR REPLACE] TABLE` statement writes, without backticks.
 pub fn ddl_target(sql: &str) -> Option<String> {
-    let upper = sql.to_ascii_uppercase();
+    // Leading `--` comments are part of a statement BigQuery accepts; skip them.
+    let code: Vec<&str> = sql.lines().filter(|line| !line.trim_start().starts_with("--")).collect();
+    let upper = code.join("\n").to_ascii_uppercase();
     let words: Vec<&str> = upper.split_whitespace().collect();
     let is_ddl = matches!(
         words.as_slice(),
@@ -179,5 +181,14 @@ mod tests {
         assert_eq!(table_refs(sql), ["p.d.src", "x.y.z"]);
         assert_eq!(ddl_target("create or replace table `p.d.t` as select 1").unwrap(), "p.d.t");
         assert_eq!(ddl_target("SELECT * FROM `p.d.t`"), None);
+    }
+
+    /// Regression: the SQL files' statements start with a comment on their role, which hid
+    /// the DDL and made the fake look for the table being created.
+    #[test]
+    fn ddl_behind_leading_comments_is_still_ddl() {
+        let sql = "-- One row per order.\n  -- More.\nCREATE OR REPLACE TABLE `p.d.t` AS SELECT 1";
+
+        assert_eq!(ddl_target(sql).as_deref(), Some("p.d.t"));
     }
 }
