@@ -16,6 +16,9 @@ use crate::error::TrainingError;
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::model::LinearModel;
 
+/// The optimiser stops when the norm of the mean gradient (per row) falls below this.
+const GRADIENT_TOLERANCE: f64 = 1e-4;
+
 /// A fitted model with its metrics and what it was fitted with.
 #[derive(Debug, Clone)]
 pub struct TrainedModel {
@@ -121,9 +124,13 @@ fn fit_standardised(
     let targets: Array1<bool> = rows.iter().map(|row| row.label).collect();
     let dataset = Dataset::new(records, targets);
 
+    // The loss is a sum over rows, so its gradient grows with them: stop when the mean
+    // gradient's norm is below 1e-4, however many rows there are.
+    let tolerance = GRADIENT_TOLERANCE * rows.len() as f64;
     let fitted = LogisticRegression::default()
         .alpha(config.l2)
         .max_iterations(config.max_iterations)
+        .gradient_tolerance(tolerance)
         .fit(&dataset)
         .map_err(|source| TrainingError::Fit { rows: rows.len(), source })?;
 
