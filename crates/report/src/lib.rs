@@ -91,7 +91,9 @@ mod tests {
         }
         assert!(!html.contains("<svg"));
         assert_eq!(html.matches("not recorded").count(), 5);
-        for command in ["fsdemo demo", "fsdemo train", "fsdemo featurestore verify", "fsdemo bench online"] {
+        for command in
+            ["fsdemo demo", "fsdemo train", "fsdemo featurestore verify", "fsdemo bench online"]
+        {
             assert!(html.contains(command), "{command}");
         }
     }

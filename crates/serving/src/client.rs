@@ -200,12 +200,21 @@ impl VertexClient {
     /// Up to `limit` entity ids of feature view `view`, from the local service's
     /// `GET /local/v1/{view}/entityIds` (Vertex AI has no such listing).
     pub async fn entity_ids(&self, view: &str, limit: usize) -> Result<Vec<i64>, ClientError> {
-        let url = format!("{}/local/v1/{}/entityIds?limit={limit}", self.base_url, view.trim_start_matches('/'));
+        let url = format!(
+            "{}/local/v1/{}/entityIds?limit={limit}",
+            self.base_url,
+            view.trim_start_matches('/')
+        );
 
-        let response: RawEntityIds = self.call::<_, EmptyBody>(Method::GET, url.clone(), None).await?;
+        let response: RawEntityIds =
+            self.call::<_, EmptyBody>(Method::GET, url.clone(), None).await?;
 
         response.entity_ids.iter().map(|id| id.parse()).collect::<Result<_, _>>().map_err(|_| {
-            ClientError::Decode { method: Method::GET, url, detail: "an entity id is not an integer".into() }
+            ClientError::Decode {
+                method: Method::GET,
+                url,
+                detail: "an entity id is not an integer".into(),
+            }
         })
     }
 

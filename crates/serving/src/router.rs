@@ -163,7 +163,9 @@ async fn local_entity_ids(
     let axum::extract::Query(query) =
         query.map_err(|rejection| ApiError::InvalidArgument(rejection.body_text()))?;
     let view = rest.strip_suffix("/entityIds").ok_or_else(|| {
-        ApiError::NotFound(format!("No local method {rest}; this path serves {{featureView}}/entityIds"))
+        ApiError::NotFound(format!(
+            "No local method {rest}; this path serves {{featureView}}/entityIds"
+        ))
     })?;
     check_name(Kind::FeatureView, view, "featureView")?;
 

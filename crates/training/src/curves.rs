@@ -36,9 +36,13 @@ pub struct Curves {
 
 impl Curves {
     /// The curves of `trained` on the test split of `rows` (the split training used).
-    pub fn of_test_split(trained: &TrainedModel, rows: &[TrainingRow]) -> Result<Curves, TrainingError> {
+    pub fn of_test_split(
+        trained: &TrainedModel,
+        rows: &[TrainingRow],
+    ) -> Result<Curves, TrainingError> {
         let split = split_out_of_time(rows, trained.config.test_label_days)?;
-        let scores: Vec<f64> = split.test.iter().map(|row| trained.model.predict(&row.inputs)).collect();
+        let scores: Vec<f64> =
+            split.test.iter().map(|row| trained.model.predict(&row.inputs)).collect();
         let labels: Vec<bool> = split.test.iter().map(|row| row.label).collect();
         Ok(Curves::compute(&scores, &labels))
     }
@@ -123,7 +127,8 @@ mod tests {
     #[test]
     fn many_points_are_thinned_but_keep_the_ends_and_nearly_the_area() {
         let scores: Vec<f64> = (0..5_000).map(|i| ((i * 7919) % 5_000) as f64 / 5_000.0).collect();
-        let labels: Vec<bool> = scores.iter().map(|s| (s * 1000.0) as i64 % 3 == 0 || *s > 0.9).collect();
+        let labels: Vec<bool> =
+            scores.iter().map(|s| (s * 1000.0) as i64 % 3 == 0 || *s > 0.9).collect();
 
         let curves = Curves::compute(&scores, &labels);
 

@@ -148,7 +148,8 @@ fn plan_says_what_ensure_will_do_and_changes_nothing() {
     assert!(!registry.path().exists(), "plan wrote the registry file");
     assert!(registry.feature_views().is_empty());
     let done = registry.ensure(&config.featurestore, &names(), "fsdemo", false).unwrap();
-    let kinds = |r: &[EnsureReport]| r.iter().map(|r| (r.name.clone(), r.outcome)).collect::<Vec<_>>();
+    let kinds =
+        |r: &[EnsureReport]| r.iter().map(|r| (r.name.clone(), r.outcome)).collect::<Vec<_>>();
     assert_eq!(kinds(&planned), kinds(&done));
     let again = registry.plan(&config.featurestore, &names(), "fsdemo", true).unwrap();
     assert!(again.iter().all(|r| r.outcome == EnsureOutcome::Replaced));

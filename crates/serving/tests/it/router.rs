@@ -325,7 +325,8 @@ async fn local_entity_ids_lists_served_keys_and_refuses_unknown_views() {
 
     let listed = send(&app, Method::GET, &format!("/local/v1/{VIEW}/entityIds?limit=1"), "").await;
     let unknown = send(&app, Method::GET, &format!("/local/v1/{BROKEN_VIEW}x/entityIds"), "").await;
-    let bad_limit = send(&app, Method::GET, &format!("/local/v1/{VIEW}/entityIds?limit=-1"), "").await;
+    let bad_limit =
+        send(&app, Method::GET, &format!("/local/v1/{VIEW}/entityIds?limit=-1"), "").await;
     let bad_path = send(&app, Method::GET, &format!("/local/v1/{VIEW}/other"), "").await;
 
     assert_eq!(listed, (StatusCode::OK, json!({"entityIds": ["7"]})));
