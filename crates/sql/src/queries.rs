@@ -61,16 +61,18 @@ pub fn training_rows(table: &str, features: &[&str]) -> Result<String, SqlError>
 /// The report's queries over the built tables of `dataset` (`project.dataset`), for one
 /// customer's story and the dataset-wide leakage count.
 pub mod report {
-    /// A customer worth showing: the most positive labels, then the most countable orders
-    /// (at least three), smallest id on ties.
+    /// A customer worth showing: at least three countable orders, all inside the snapshot
+    /// window (so the timeline is readable), the most positive labels first, then the most
+    /// orders, smallest id on ties.
     pub fn interesting_customer(dataset: &str) -> String {
         format!(
             "SELECT l.customer_id\n\
              FROM `{dataset}.labels_customer` AS l\n\
-             JOIN (\n  SELECT customer_id, COUNT(*) AS orders\n  \
+             JOIN (\n  SELECT customer_id, COUNT(*) AS orders, MIN(created_at) AS first_order\n  \
              FROM `{dataset}.orders_prepared`\n  WHERE countable\n  GROUP BY customer_id\n\
              ) AS o ON o.customer_id = l.customer_id\n\
-             WHERE o.orders >= 3\n\
+             CROSS JOIN `{dataset}.time_frame` AS frame\n\
+             WHERE o.orders >= 3 AND o.first_order >= TIMESTAMP(frame.first_snapshot_day)\n\
              GROUP BY l.customer_id, o.orders\n\
              HAVING SUM(l.label_repurchase_14d) > 0\n\
              ORDER BY SUM(l.label_repurchase_14d) DESC, o.orders DESC, l.customer_id\n\
