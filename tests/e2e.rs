@@ -1,0 +1,199 @@
+//! End to end, through the `fsdemo` binary as a user runs it: the whole local demo on the
+//! real theLook export, its served predictions checked against the model applied to the
+//! newest offline rows by this test's own reading of the tables, a second run that reuses
+//! everything, and a failing step that names itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use fsdemo_core::features::row_input;
+use fsdemo_core::Config;
+use fsdemo_data::Warehouse;
+use serde_json::Value;
+
+/// A workdir and a free port for one demo.
+struct Demo {
+    workdir: tempfile::TempDir,
+    port: u16,
+    source: Option<PathBuf>,
+}
+
+impl Demo {
+    fn new(source: Option<PathBuf>) -> Demo {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Demo { workdir: tempfile::tempdir().unwrap(), port, source }
+    }
+
+    fn global(&self) -> Vec<String> {
+        let mut args = vec![
+            "--config-dir".into(),
+            repo().join("configs").display().to_string(),
+            "--workdir".into(),
+            self.workdir.path().display().to_string(),
+            "--set".into(),
+            format!("serving.port={}", self.port),
+        ];
+        match &self.source {
+            Some(source) => {
+                args.extend(["--set".into(), format!("data.source={}", source.display())])
+            }
+            None => args.extend(["--set".into(), "data.generate_users=3000".into()]),
+        }
+        args
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_fsdemo"))
+            .args(self.global())
+            .args(args)
+            .env("RUST_LOG", "info")
+            .output()
+            .expect("fsdemo runs");
+        eprintln!("$ fsdemo {}\n{}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    fn config(&self) -> Config {
+        let overrides: Vec<String> =
+            self.global().chunks(2).filter(|p| p[0] == "--set").map(|p| p[1].clone()).collect();
+        Config::load(&repo().join("configs"), &overrides).unwrap()
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.run(&["serve", "--stop"]);
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_a_second_run() {
+    let demo = Demo::new(Some(repo().join("../shared/thelook")));
+
+    let first = demo.run(&["demo"]);
+    assert!(first.status.success(), "the demo failed:\n{}", stdout(&first));
+    let text = stdout(&first);
+    assert!(text.contains("created   FeatureView"), "{text}");
+    assert!(text.contains("report: "), "{text}");
+
+    // Ten customers taken from the online store, predicted over HTTP.
+    let checks: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(demo.workdir.path().join("runs/predictions.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(checks.len(), 10);
+    let ids: Vec<String> = checks.iter().map(|c| c["served"]["customer_id"].to_string()).collect();
+    let answer = demo.run(&["online-predict", "--json", "--customer-id", &ids.join(",")]);
+    assert!(answer.status.success());
+    let served: Vec<Value> =
+        stdout(&answer).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(served.len(), 10);
+
+    // The same customers read here from the newest offline rows, through model.bst.
+    let config = demo.config();
+    let warehouse =
+        Warehouse::open_read_only(&demo.workdir.path().join("warehouse.duckdb")).unwrap();
+    let model = fsdemo_training::load(&demo.workdir.path().join("model")).unwrap();
+    let schema = &config.featurestore.features;
+    let numbers: Vec<i64> = ids.iter().map(|id| id.parse().unwrap()).collect();
+    let table = config.names().table(&config.project.dataset, "features_customer");
+    let projects = [config.project.id.as_str(), config.project.source_project.as_str()];
+    let rows = fsdemo_data::read::newest_rows(
+        &warehouse,
+        &table,
+        "customer_id",
+        "feature_timestamp",
+        schema,
+        Some(&numbers),
+        &projects,
+    )
+    .unwrap();
+    drop(warehouse);
+    for answer in &served {
+        let id = answer["customer_id"].as_i64().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.entity_id == id)
+            .unwrap_or_else(|| panic!("no offline row of {id}"));
+        let offline = model.predict(&row_input(schema, row));
+        let online = answer["prediction"].as_f64().unwrap();
+        assert!(
+            (offline - online).abs() < 1e-9,
+            "customer {id}: served {online}, offline {offline}"
+        );
+    }
+
+    // A second demo reuses every resource and still ends with predictions.
+    let second = demo.run(&["demo"]);
+    let again = stdout(&second);
+    assert!(second.status.success(), "{again}");
+    assert!(
+        again.contains("reused    FeatureView") && !again.contains("created   FeatureView"),
+        "{again}"
+    );
+    assert!(again.contains("reused    Model"), "{again}");
+    assert!(again.contains("reused    Endpoint"), "{again}");
+    assert!(again.contains("P(14 days)"), "{again}");
+}
+
+#[test]
+fn a_failing_step_stops_the_demo_naming_the_step_and_what_is_needed() {
+    let demo = Demo::new(None);
+
+    let output = demo.run(&["demo", "--skip-data"]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("demo stopped at step `first sync`"), "{stderr}");
+    assert!(stderr.contains("featureViews/customer_view"), "{stderr}");
+    assert!(stderr.contains("fsdemo data build"), "{stderr}");
+}
+
+#[test]
+fn skip_flags_reuse_what_exists_and_named_customers_are_predicted() {
+    let demo = Demo::new(None);
+    assert!(demo.run(&["demo"]).status.success());
+    let first: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(demo.workdir.path().join("runs/predictions.json")).unwrap(),
+    )
+    .unwrap();
+    let named: Vec<String> =
+        first.iter().take(3).map(|c| c["served"]["customer_id"].to_string()).collect();
+
+    let output =
+        demo.run(&["demo", "--skip-data", "--skip-training", "--customer-ids", &named.join(",")]);
+    let unknown = demo.run(&[
+        "demo",
+        "--skip-data",
+        "--skip-featurestore",
+        "--skip-training",
+        "--skip-deploy",
+        "--customer-ids",
+        "0",
+    ]);
+
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("== tables: skipped") && text.contains("== training: skipped"), "{text}");
+    let second: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(demo.workdir.path().join("runs/predictions.json")).unwrap(),
+    )
+    .unwrap();
+    let predicted: Vec<String> =
+        second.iter().map(|c| c["served"]["customer_id"].to_string()).collect();
+    assert_eq!(predicted, named);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr.contains("has no row for customer(s) 0") && stderr.contains("customer_view"),
+        "{stderr}"
+    );
+}
