@@ -21,15 +21,21 @@ WITH
     SELECT c.customer_id, l.label_timestamp
     FROM `{{project}}.{{dataset}}.customer_first_orders` AS c
     JOIN label_times AS l ON c.first_order_at < l.label_timestamp
+  ),
+  -- Label windows holding a countable order; an order falls in at most a few windows, so
+  -- this stays small where grouping the whole population would not.
+  repurchases AS (
+    SELECT DISTINCT o.customer_id, l.label_timestamp
+    FROM `{{project}}.{{dataset}}.orders_prepared` AS o
+    JOIN label_times AS l
+      ON o.created_at >= l.label_timestamp
+      AND o.created_at < TIMESTAMP_ADD(l.label_timestamp, INTERVAL {{label_window_days}} DAY)
+    WHERE o.countable
   )
 SELECT
   p.customer_id,
   p.label_timestamp,
-  CAST(IF(COUNT(o.order_id) > 0, 1, 0) AS INT64) AS label_repurchase_14d
+  CAST(IF(r.customer_id IS NULL, 0, 1) AS INT64) AS label_repurchase_14d
 FROM population AS p
-LEFT JOIN `{{project}}.{{dataset}}.orders_prepared` AS o
-  ON o.customer_id = p.customer_id
-  AND o.countable
-  AND o.created_at >= p.label_timestamp
-  AND o.created_at < TIMESTAMP_ADD(p.label_timestamp, INTERVAL {{label_window_days}} DAY)
-GROUP BY p.customer_id, p.label_timestamp;
+LEFT JOIN repurchases AS r
+  ON r.customer_id = p.customer_id AND r.label_timestamp = p.label_timestamp;
