@@ -266,8 +266,9 @@ pub struct BenchOnlineArgs {
     /// Requests per measurement.
     #[arg(long, default_value_t = 50_000)]
     pub requests: usize,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 16)]
+    /// Requests in flight at once; 4 keeps both cores of a small machine busy without
+    /// measuring queueing.
+    #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Also measures a sync from the warehouse (requires a built warehouse).
     #[arg(long, default_value_t = true)]

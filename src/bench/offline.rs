@@ -76,7 +76,8 @@ fn measure(ctx: &Context, users: u32) -> anyhow::Result<ScaleTiming> {
     let warehouse_path = dir.join("warehouse.duckdb");
     let _ = std::fs::remove_file(&warehouse_path);
     let _ = std::fs::remove_file(dir.join("warehouse.duckdb.wal"));
-    let warehouse = Warehouse::open(&warehouse_path)?;
+    let warehouse =
+        Warehouse::open_limited(&warehouse_path, ctx.config.data.duckdb_memory_limit.as_deref())?;
     let params = Params::from_config(&ctx.config, chrono::Utc::now())?;
     println!("\nscale: {} users ({})", thousands(users.into()), export.display());
 

@@ -57,7 +57,8 @@ pub fn ensure_source(ctx: &Context) -> anyhow::Result<PathBuf> {
 /// Loads the source and builds every table.
 pub fn build(ctx: &Context) -> anyhow::Result<Option<BuildRecord>> {
     let source = ensure_source(ctx)?;
-    let warehouse = Warehouse::open(&ctx.paths.warehouse)?;
+    let limit = ctx.config.data.duckdb_memory_limit.as_deref();
+    let warehouse = Warehouse::open_limited(&ctx.paths.warehouse, limit)?;
     let params = Params::from_config(&ctx.config, chrono::Utc::now())?;
 
     let (load, build) = load_and_build(&warehouse, &ctx.config, &source, &params)

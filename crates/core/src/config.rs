@@ -103,6 +103,10 @@ pub struct DataConfig {
     pub label_window_days: u32,
     /// Order statuses that do not count as orders, for features and labels alike.
     pub exclude_statuses: Vec<String>,
+    /// The most memory the local warehouse (DuckDB) may use, e.g. `1.5GB`; past it DuckDB
+    /// spills to disk. Empty: DuckDB's default, 80% of the machine's memory.
+    #[serde(default)]
+    pub duckdb_memory_limit: Option<String>,
 }
 
 /// `serving:` in `env.yaml`: the local service.

@@ -104,6 +104,11 @@ impl Rows {
 impl Warehouse {
     /// Opens (or creates) the warehouse at `path` for reading and writing.
     pub fn open(path: &Path) -> Result<Warehouse, DataError> {
+        Self::open_limited(path, None)
+    }
+
+    /// As [`Warehouse::open`], with DuckDB's memory capped at `memory_limit` (`1.5GB`).
+    pub fn open_limited(path: &Path, memory_limit: Option<&str>) -> Result<Warehouse, DataError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| DataError::File {
                 step: "open warehouse",
@@ -111,7 +116,14 @@ impl Warehouse {
                 message: format!("cannot create the folder: {e}"),
             })?;
         }
-        Self::connect(path, AccessMode::ReadWrite)
+        let warehouse = Self::connect(path, AccessMode::ReadWrite)?;
+        // The tables are sets: keeping insertion order only costs memory on large builds.
+        warehouse.execute("open warehouse", "settings", "SET preserve_insertion_order = false")?;
+        if let Some(limit) = memory_limit.filter(|l| !l.trim().is_empty()) {
+            let sql = format!("SET memory_limit = '{}'", limit.replace('\'', ""));
+            warehouse.execute("open warehouse", "data.duckdb_memory_limit", &sql)?;
+        }
+        Ok(warehouse)
     }
 
     /// Opens an existing warehouse read-only; several readers may share it.
