@@ -76,7 +76,14 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_a_second_run() {
-    let demo = Demo::new(Some(repo().join("../shared/thelook")));
+    let source = repo().join("../shared/thelook");
+    if !source.join("orders.csv.gz").exists() {
+        let missing = format!("the real theLook export is not at {}", source.display());
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {missing}");
+        eprintln!("skipped: {missing}");
+        return;
+    }
+    let demo = Demo::new(Some(source));
 
     let first = demo.run(&["demo"]);
     assert!(first.status.success(), "the demo failed:\n{}", stdout(&first));

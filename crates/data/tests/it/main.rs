@@ -105,7 +105,17 @@ pub fn micros(text: &str) -> i64 {
     parse_timestamp(text).unwrap()
 }
 
-/// The real export shipped beside the project.
-pub fn thelook_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/thelook")
+/// The real export shipped beside the project; `None` (the test skips) when it is not
+/// there, except under `CI=true`, where its absence fails the test.
+pub fn thelook_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/thelook");
+    if dir.join("orders.csv.gz").exists() {
+        return Some(dir);
+    }
+    let missing = format!("the real theLook export is not at {}", dir.display());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true and {missing}");
+    }
+    eprintln!("skipped: {missing}");
+    None
 }

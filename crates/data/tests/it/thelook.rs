@@ -19,9 +19,9 @@ struct RefOrder {
     products: Vec<i64>,
 }
 
-fn read_orders() -> HashMap<i64, Vec<RefOrder>> {
+fn read_orders(dir: &std::path::Path) -> HashMap<i64, Vec<RefOrder>> {
     let open = |name: &str| {
-        let file = File::open(thelook_dir().join(name)).unwrap();
+        let file = File::open(dir.join(name)).unwrap();
         csv::Reader::from_reader(flate2::read::MultiGzDecoder::new(file))
     };
     let mut items: HashMap<i64, Vec<(i64, f64)>> = HashMap::new();
@@ -76,8 +76,9 @@ fn expected(orders: &[RefOrder], t: i64) -> (i64, i64, f64, Option<f64>, Option<
 
 #[test]
 fn real_export_builds_and_every_sampled_row_matches_the_spec() {
-    let (_dir, warehouse, report) = built(&thelook_dir(), &[]);
-    let orders = read_orders();
+    let Some(source) = thelook_dir() else { return };
+    let (_dir, warehouse, report) = built(&source, &[]);
+    let orders = read_orders(&source);
 
     // The build committed, so the checks found no broken invariant.
     assert!(report.checks.violations.iter().all(|(_, n)| *n == 0), "{:?}", report.checks);
