@@ -51,7 +51,7 @@ async fn gather(ctx: &Context, customer: Option<i64>) -> anyhow::Result<report::
         pipeline,
         point_in_time,
         leakage,
-        verify: records::load::<VerifyRecord>(runs, "verify")?.map(|v| verify(v, source("verify"))),
+        verify: records::load::<VerifyRecord>(runs, "verify")?,
         predictions: records::load::<Vec<PredictionCheck>>(runs, "predictions")?
             .map(|checks| predictions(ctx, checks, source("predictions"))),
         model: train.as_ref().map(|t| model(ctx, t, source("train"))),
@@ -236,40 +236,6 @@ fn panel_labels(labels: &Rows) -> Vec<Vec<Cell>> {
     let mut chosen: Vec<Vec<Cell>> = ranked.into_iter().take(PANEL_LABELS).cloned().collect();
     chosen.sort_by_key(|row| micros(&row[0]));
     chosen
-}
-
-fn verify(record: VerifyRecord, source: String) -> report::Verify {
-    report::Verify {
-        feature_view: record.view,
-        offline_table: record.table,
-        sampled: record.sampled as u64,
-        matched: record.matched as u64,
-        mismatches: record
-            .mismatches
-            .into_iter()
-            .map(|m| report::Mismatch {
-                customer_id: m.customer_id,
-                feature: m.feature,
-                online: m.online,
-                offline: m.offline,
-            })
-            .collect(),
-        sample_rows: record
-            .examples
-            .into_iter()
-            .map(|e| report::VerifyRow {
-                customer_id: e.customer_id,
-                online_timestamp_micros: e.online_timestamp,
-                offline_timestamp_micros: e.offline_timestamp,
-                values: e
-                    .values
-                    .into_iter()
-                    .map(|(name, online, offline)| report::PairedValue { name, online, offline })
-                    .collect(),
-            })
-            .collect(),
-        source,
-    }
 }
 
 fn predictions(ctx: &Context, checks: Vec<PredictionCheck>, source: String) -> report::Predictions {

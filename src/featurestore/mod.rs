@@ -10,8 +10,8 @@ use fsdemo_core::time::format_timestamp;
 use fsdemo_core::vertex::FeatureViewSync;
 use fsdemo_core::{FeatureRow, FeatureValue};
 use fsdemo_featurestore::EnsureReport;
+use fsdemo_report::data::{Mismatch, PairedValue, VerifyRow};
 use fsdemo_serving::DataFormat;
-use serde::{Deserialize, Serialize};
 
 use crate::cli::{CreateArgs, FetchArgs, FormatArg, SyncArgs, VerifyArgs};
 use crate::context::Context;
@@ -91,49 +91,9 @@ pub async fn fetch(ctx: &Context, args: &FetchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One value that differs between the online store and the offline table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mismatch {
-    /// The customer.
-    pub customer_id: i64,
-    /// The feature, or `feature_timestamp` (in microseconds), or `row` when one side has
-    /// no row (1.0 for the side that has one).
-    pub feature: String,
-    /// The served value; `None` for NULL or no row.
-    pub online: Option<f64>,
-    /// The offline value.
-    pub offline: Option<f64>,
-}
-
-/// One customer's values side by side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    /// The customer.
-    pub customer_id: i64,
-    /// The served row's snapshot time, UTC microseconds.
-    pub online_timestamp: Option<i64>,
-    /// The newest offline row's snapshot time.
-    pub offline_timestamp: Option<i64>,
-    /// (feature, online, offline), in the view's feature order.
-    pub values: Vec<(String, Option<f64>, Option<f64>)>,
-}
-
-/// What `verify` found, as `runs/verify.json` keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VerifyRecord {
-    /// The feature view compared.
-    pub view: String,
-    /// The offline table compared.
-    pub table: String,
-    /// Customers compared.
-    pub sampled: usize,
-    /// Customers whose every value matched.
-    pub matched: usize,
-    /// Every differing value.
-    pub mismatches: Vec<Mismatch>,
-    /// A few customers side by side.
-    pub examples: Vec<Example>,
-}
+/// What `verify` found, as `runs/verify.json` keeps it: the report's own shape, so the
+/// page shows exactly what the command compared.
+pub type VerifyRecord = fsdemo_report::data::Verify;
 
 /// `featurestore verify [--sample N]`: fails when any value differs.
 pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<VerifyRecord> {
@@ -151,7 +111,7 @@ pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<VerifyRe
 
     println!(
         "verify: {} of {} customers match {} in every value",
-        record.matched, record.sampled, record.table
+        record.matched, record.sampled, record.offline_table
     );
     let text = |v: Option<f64>| v.map_or("NULL".to_string(), |v| v.to_string());
     for m in &record.mismatches {
@@ -167,8 +127,8 @@ pub async fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<VerifyRe
         bail!(
             "verify: {} value(s) differ between {} and {}",
             record.mismatches.len(),
-            record.view,
-            record.table
+            record.feature_view,
+            record.offline_table
         );
     }
     Ok(record)
@@ -184,7 +144,7 @@ async fn compare(
     let schema = &ctx.config.featurestore.features;
     let mut mismatches = Vec::new();
     let mut examples = Vec::new();
-    let mut matched = 0;
+    let mut matched = 0u64;
 
     for &id in ids {
         let stored = offline.iter().find(|row| row.entity_id == id);
@@ -223,7 +183,11 @@ async fn compare(
                     offline: number(offline_value),
                 });
             }
-            values.push((spec.name.clone(), number(online_value), number(offline_value)));
+            values.push(PairedValue {
+                name: spec.name.clone(),
+                online: number(online_value),
+                offline: number(offline_value),
+            });
         }
         if served.feature_timestamp != Some(stored.feature_timestamp) {
             differing.push(Mismatch {
@@ -234,24 +198,25 @@ async fn compare(
             });
         }
 
-        matched += usize::from(differing.is_empty());
+        matched += u64::from(differing.is_empty());
         mismatches.extend(differing);
         if examples.len() < 5 {
-            examples.push(Example {
+            examples.push(VerifyRow {
                 customer_id: id,
-                online_timestamp: served.feature_timestamp,
-                offline_timestamp: Some(stored.feature_timestamp),
+                online_timestamp_micros: served.feature_timestamp,
+                offline_timestamp_micros: Some(stored.feature_timestamp),
                 values,
             });
         }
     }
     Ok(VerifyRecord {
-        view: online.view.clone(),
-        table: ctx.features_table(),
-        sampled: ids.len(),
+        feature_view: online.view.clone(),
+        offline_table: ctx.features_table(),
+        sampled: ids.len() as u64,
         matched,
         mismatches,
-        examples,
+        sample_rows: examples,
+        source: ctx.paths.runs.join("verify.json").display().to_string(),
     })
 }
 

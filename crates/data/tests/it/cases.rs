@@ -216,3 +216,45 @@ fn rebuilding_replaces_the_tables_and_keeps_one_row_per_snapshot() {
     assert_eq!(count(&first), count(&second));
     assert!(second.checks.violations.iter().all(|(_, n)| *n == 0));
 }
+
+#[test]
+fn broken_invariants_fail_the_checks_naming_each_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
+    let config = config(&[]);
+    // A repeated snapshot, a training row from the future, and a label without a row.
+    warehouse
+        .execute(
+            "setup",
+            "tables",
+            "CREATE SCHEMA fsdemo;
+             CREATE TABLE fsdemo.features_customer AS SELECT * FROM (VALUES
+               (1, TIMESTAMP '2024-03-06 00:00:00', 1, 1, 1.0, 1.0, 1, 1),
+               (1, TIMESTAMP '2024-03-06 00:00:00', 1, 1, 1.0, 1.0, 1, 1))
+             AS t(customer_id, feature_timestamp, orders_7d, orders_30d, revenue_30d,
+                  avg_order_value_30d, days_since_last_order, distinct_products_30d);
+             CREATE TABLE fsdemo.labels_customer AS SELECT * FROM (VALUES
+               (1, TIMESTAMP '2024-03-05 00:00:00', 0), (2, TIMESTAMP '2024-03-05 00:00:00', 1))
+             AS t(customer_id, label_timestamp, label_repurchase_14d);
+             CREATE TABLE fsdemo.train_dataset AS
+               SELECT 1 AS customer_id, TIMESTAMP '2024-03-05 00:00:00' AS label_timestamp,
+                      0 AS label_repurchase_14d, f.* EXCLUDE (customer_id)
+               FROM fsdemo.features_customer f LIMIT 1;",
+        )
+        .unwrap();
+
+    let error = fsdemo_data::build::run_checks(&warehouse, &config, &params(&config)).unwrap_err();
+
+    let fsdemo_data::DataError::Checks { violations } = &error else { panic!("{error}") };
+    let names: Vec<&str> = violations.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "future_snapshot_violations",
+            "label_without_row_violations",
+            "train_without_label_violations",
+            "duplicate_snapshot_violations"
+        ]
+    );
+    assert!(error.to_string().contains("rolled back"), "{error}");
+}
