@@ -204,3 +204,56 @@ fn skip_flags_reuse_what_exists_and_named_customers_are_predicted() {
         "{stderr}"
     );
 }
+
+#[test]
+fn verify_catches_a_rebuilt_table_the_feature_view_has_not_synced_and_a_sync_repairs_it() {
+    let demo = Demo::new(None);
+    assert!(demo.run(&["demo"]).status.success());
+    // Returned orders count from now on: the same customers, other features offline.
+    let counted = "data.exclude_statuses=[Cancelled]";
+
+    let rebuilt = demo.run(&["--set", counted, "data", "build"]);
+    let stale = demo.run(&["--set", counted, "featurestore", "verify", "--sample", "300"]);
+    let synced = demo.run(&["--set", counted, "featurestore", "sync", "--wait"]);
+    let fresh = demo.run(&["--set", counted, "featurestore", "verify", "--sample", "300"]);
+
+    assert!(rebuilt.status.success());
+    assert!(!stale.status.success(), "verify missed the skew:\n{}", stdout(&stale));
+    assert!(stdout(&stale).contains("MISMATCH customer"), "{}", stdout(&stale));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("value(s) differ between"));
+    assert!(synced.status.success(), "{}", stdout(&synced));
+    assert!(fresh.status.success(), "{}", stdout(&fresh));
+    assert!(stdout(&fresh).contains("300 of 300 customers match"), "{}", stdout(&fresh));
+}
+
+#[test]
+fn a_changed_cron_updates_the_view_in_place_and_the_restarted_service_serves_on() {
+    let demo = Demo::new(None);
+    assert!(demo.run(&["demo"]).status.success());
+    let cron = "featurestore.feature_view.cron=*/5 * * * *";
+
+    let changed = demo.run(&["--set", cron, "featurestore", "create"]);
+    let again = demo.run(&["--set", cron, "featurestore", "create"]);
+    let served: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(demo.workdir.path().join("runs/predictions.json")).unwrap(),
+    )
+    .unwrap();
+    let customer = served[0]["served"]["customer_id"].to_string();
+    let fetched = demo.run(&["--set", cron, "featurestore", "fetch", "--customer-id", &customer]);
+
+    let text = stdout(&changed);
+    assert!(changed.status.success(), "{text}");
+    assert!(
+        text.contains("updated   FeatureView") && text.contains("reused    FeatureGroup"),
+        "{text}"
+    );
+    assert!(text.contains("restarted the local service"), "{text}");
+    assert!(!stdout(&again).contains("restarted"), "an unchanged create restarted the service");
+    let log = std::fs::read_to_string(demo.workdir.path().join("service.log")).unwrap();
+    assert!(log.contains("*/5 * * * *"), "the restarted service does not schedule the new cron");
+    assert!(fetched.status.success(), "{}", String::from_utf8_lossy(&fetched.stderr));
+    assert!(
+        stdout(&fetched).contains(&format!("customer {customer}"))
+            && stdout(&fetched).contains("orders_30d")
+    );
+}
