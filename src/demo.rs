@@ -97,7 +97,14 @@ impl<'a> Steps<'a> {
         let duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok((resources, detail)) => {
-                tracing::info!(step = name, status = "ok", duration_ms, resources = resources.len(), detail = %detail, "step done");
+                let count = resources.len();
+                tracing::info!(
+                    step = name,
+                    status = "ok",
+                    duration_ms,
+                    resources = count,
+                    "step done"
+                );
                 self.push(name, "ok", duration_ms, resources, detail);
                 Ok(())
             }

@@ -284,7 +284,10 @@ pub async fn doctor(ctx: &Context) -> anyhow::Result<()> {
 /// `fsdemo teardown [--with-data]`.
 pub async fn teardown(ctx: &Context, with_data: bool) -> anyhow::Result<()> {
     if !ctx.is_gcp() {
-        bail!("teardown deletes billed Google Cloud resources; run it with --profile gcp (locally, delete the workdir)");
+        bail!(
+            "teardown deletes billed Google Cloud resources; run it with --profile gcp \
+             (locally, stop the service and delete the workdir)"
+        );
     }
     let lines = connect(ctx).await?.teardown(with_data).await?;
     for line in &lines {

@@ -39,7 +39,8 @@ async fn gather(ctx: &Context, customer: Option<i64>) -> anyhow::Result<report::
     let (point_in_time, leakage) = match story(ctx, customer).await {
         Ok(story) => story,
         Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "no point-in-time panel: the tables cannot be read");
+            let error = format!("{error:#}");
+            tracing::warn!(%error, "no point-in-time panel: the tables cannot be read");
             (None, None)
         }
     };

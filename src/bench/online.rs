@@ -41,7 +41,10 @@ pub struct OnlineBench {
 /// `fsdemo bench online`.
 pub async fn online(ctx: &Context, args: &BenchOnlineArgs) -> anyhow::Result<()> {
     if ctx.is_gcp() {
-        bail!("bench online loads the local service; Vertex AI's serving is billed per node, measure it with its own tools");
+        bail!(
+            "bench online loads the local service; Vertex AI's serving is billed per node, \
+             measure it with Google's own load tools"
+        );
     }
     let online = serving::online(ctx).await?;
     let keys = online.client.entity_ids(&online.view, 10_000).await?;
@@ -134,9 +137,10 @@ async fn sync_time(online: &Online) -> anyhow::Result<(Option<f64>, Option<u64>)
     }
 }
 
-fn print(what: &str, latency: &Latency) {
+fn print(what: &str, l: &Latency) {
     println!(
-        "{what:<20} {:>7} requests  p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.2} ms  {:>8.0} req/s  {} errors",
-        latency.requests, latency.p50_ms, latency.p90_ms, latency.p99_ms, latency.max_ms, latency.requests_per_sec, latency.errors
+        "{what:<20} {:>7} requests  p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.2} ms  \
+         {:>8.0} req/s  {} errors",
+        l.requests, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms, l.requests_per_sec, l.errors
     );
 }

@@ -42,7 +42,8 @@ pub fn ensure_source(ctx: &Context) -> anyhow::Result<PathBuf> {
     let existing: Option<Generated> =
         std::fs::read(&manifest).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     if existing.as_ref() == Some(&wanted) {
-        tracing::info!(dir = %dir.display(), users = wanted.users, seed = wanted.seed, "generated export reused");
+        let (users, seed) = (wanted.users, wanted.seed);
+        tracing::info!(dir = %dir.display(), users, seed, "generated export reused");
         return Ok(dir.clone());
     }
 

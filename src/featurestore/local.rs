@@ -98,7 +98,8 @@ pub async fn ensure(ctx: &Context, recreate: bool) -> anyhow::Result<Vec<EnsureR
         let store = RedbStore::open(&ctx.paths.online_store)?;
         for view in stale {
             let removed = store.clear(&view.name)?;
-            tracing::info!(view = %view.name, removed, "online rows of the replaced view cleared; sync it again");
+            let name = &view.name;
+            tracing::info!(view = %name, removed, "rows of the replaced view cleared; sync again");
         }
     }
 

@@ -55,7 +55,10 @@ pub async fn online(ctx: &Context) -> anyhow::Result<Online> {
 /// `fsdemo serve [--detach | --stop]`.
 pub async fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     if ctx.is_gcp() {
-        bail!("serve runs the local service; with --profile gcp, Vertex AI serves the feature view and the endpoint");
+        bail!(
+            "serve runs the local service; with --profile gcp, Vertex AI serves the feature \
+             view and the endpoint"
+        );
     }
     if args.stop {
         match process::stop(ctx).await? {
@@ -71,7 +74,8 @@ pub async fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(pid) = process::running_pid(ctx) {
-        bail!("serve: the local service already runs (pid {pid}) at {}; stop it with `fsdemo serve --stop`", process::url(ctx));
+        let url = process::url(ctx);
+        bail!("serve: the local service already runs (pid {pid}) at {url}; `fsdemo serve --stop` stops it");
     }
     process::run_foreground(ctx).await
 }

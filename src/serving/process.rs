@@ -150,7 +150,9 @@ pub async fn start_detached(ctx: &Context) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         if healthy(ctx).await && running_pid(ctx).is_some() {
-            tracing::info!(url = %url(ctx), pid = child.id(), log = %paths.service_log.display(), "local service running in the background");
+            let log = paths.service_log.display();
+            let (url, pid) = (url(ctx), child.id());
+            tracing::info!(%url, pid, %log, "local service running in the background");
             return Ok(());
         }
         if let Some(status) = child.try_wait()? {

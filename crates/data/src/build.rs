@@ -307,11 +307,9 @@ fn read_time_frame(warehouse: &Warehouse, dataset: &str) -> Result<TimeFrame, Da
     let table = format!("\"{dataset}\".time_frame");
     let rows = warehouse.select("build: read the time frame", &time_frame_query(&table))?;
     let frame = time_frame(&rows);
-    tracing::info!(
-        horizon = %frame.horizon_micros.map(fsdemo_core::time::format_timestamp).unwrap_or_default(),
-        snapshot_days = ?frame.first_snapshot_day.zip(frame.last_snapshot_day).map(|(a, b)| b - a + 1),
-        "time frame"
-    );
+    let horizon = frame.horizon_micros.map(fsdemo_core::time::format_timestamp);
+    let days = frame.first_snapshot_day.zip(frame.last_snapshot_day).map(|(a, b)| b - a + 1);
+    tracing::info!(horizon = %horizon.unwrap_or_default(), snapshot_days = ?days, "time frame");
     Ok(frame)
 }
 

@@ -45,6 +45,7 @@ pub fn export_table(
     let sql = format!("COPY \"{schema}\".\"{table}\" TO '{path}' ({format})");
     warehouse.execute("export", &format!("{schema}.{table}"), &sql)?;
     let rows = warehouse.count_rows(schema, table)?;
-    tracing::info!(table = %format!("{schema}.{table}"), rows, file = %out.display(), "table exported");
+    let name = format!("{schema}.{table}");
+    tracing::info!(table = %name, rows, file = %out.display(), "table exported");
     Ok(rows)
 }

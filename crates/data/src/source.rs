@@ -66,7 +66,8 @@ pub fn load_export(
     let fingerprint = fingerprint(orders_files.iter().chain(&items_files))?;
 
     if loaded_fingerprint(warehouse, schema)? == Some(fingerprint.clone()) {
-        tracing::info!(dir = %dir.display(), schema, "source unchanged since the last load; reused");
+        let dir_name = dir.display();
+        tracing::info!(dir = %dir_name, schema, "source unchanged since the last load; reused");
         return Ok(LoadReport {
             dir: dir.into(),
             schema: schema.into(),
