@@ -75,7 +75,7 @@ pub async fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(pid) = process::running_pid(ctx) {
         let url = process::url(ctx);
-        bail!("serve: the local service already runs (pid {pid}) at {url}; `fsdemo serve --stop` stops it");
+        bail!("serve: the local service already runs (pid {pid}) at {url}; stop it first");
     }
     process::run_foreground(ctx).await
 }
