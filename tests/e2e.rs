@@ -90,6 +90,13 @@ fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_
     let text = stdout(&first);
     assert!(text.contains("created   FeatureView"), "{text}");
     assert!(text.contains("report: "), "{text}");
+    let page = std::fs::read_to_string(demo.workdir.path().join("report/report.html")).unwrap();
+    for section in ["pipeline", "point-in-time", "agreement", "model", "data", "speed"] {
+        assert!(page.contains(&format!("<section id=\"{section}\">")), "no {section} section");
+    }
+    // Only the speed section waits for `bench online`; the demo recorded everything else.
+    assert_eq!(page.matches("not recorded").count(), 1, "a section lacks the demo's records");
+    assert!(page.contains("<b>10 of 10</b>"), "the page does not show 10 agreeing predictions");
 
     // Ten customers taken from the online store, predicted over HTTP.
     let checks: Vec<Value> = serde_json::from_slice(
