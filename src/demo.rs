@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use fsdemo_core::features::row_input;
+use fsdemo_data::build::Rebuild;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{BuildArgs, CreateArgs, DemoArgs, SyncArgs, VerifyArgs};
@@ -151,8 +152,14 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> anyhow::Result<()> {
 
     steps
         .run("tables", args.skip_data, async {
-            let resources = data::build(ctx, &BuildArgs { dry_run: args.dry_run }).await?;
-            let detail = format!("{} tables built from theLook orders", resources.len());
+            let build = BuildArgs { dry_run: args.dry_run };
+            let resources = data::build(ctx, &build, Rebuild::IfChanged).await?;
+            let how = if resources.iter().all(|r| r.outcome.starts_with("reused")) {
+                "kept (unchanged)"
+            } else {
+                "built"
+            };
+            let detail = format!("{} tables {how} from theLook orders", resources.len());
             Ok((resources, detail))
         })
         .await?;

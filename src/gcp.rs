@@ -119,6 +119,7 @@ pub async fn build(ctx: &Context, dry_run: bool) -> anyhow::Result<Option<BuildR
         checks,
         time_frame: time_frame(&frame),
         duration_ms: started.elapsed().as_millis() as u64,
+        reused: false,
     }))
 }
 

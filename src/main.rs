@@ -53,7 +53,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::load(&cli.global)?;
     match &cli.command {
         Command::Data(DataCommand::Generate(args)) => data::generate(&ctx, args).map(drop),
-        Command::Data(DataCommand::Build(args)) => data::build(&ctx, args).await.map(drop),
+        Command::Data(DataCommand::Build(args)) => {
+            data::build(&ctx, args, fsdemo_data::build::Rebuild::Always).await.map(drop)
+        }
         Command::Data(DataCommand::Export(args)) => data::export(&ctx, args),
         Command::Featurestore(FeatureStoreCommand::Create(args)) => {
             featurestore::create(&ctx, args).await.map(drop)

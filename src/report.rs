@@ -64,7 +64,7 @@ async fn gather(ctx: &Context, customer: Option<i64>) -> anyhow::Result<report::
 
 fn step(record: &crate::demo::StepRecord) -> report::Step {
     let status = match record.status.as_str() {
-        "ok" if record.resources.iter().all(|r| r.outcome == "reused")
+        "ok" if record.resources.iter().all(|r| r.outcome.starts_with("reused"))
             && !record.resources.is_empty() =>
         {
             report::StepStatus::Reused

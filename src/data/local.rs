@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use fsdemo_data::build::load_and_build;
+use fsdemo_data::build::{load_and_build, Rebuild};
 use fsdemo_data::generate::{generate, GenerateOptions};
 use fsdemo_data::Warehouse;
 use fsdemo_sql::Params;
@@ -56,13 +56,13 @@ pub fn ensure_source(ctx: &Context) -> anyhow::Result<PathBuf> {
 }
 
 /// Loads the source and builds every table.
-pub fn build(ctx: &Context) -> anyhow::Result<Option<BuildRecord>> {
+pub fn build(ctx: &Context, rebuild: Rebuild) -> anyhow::Result<Option<BuildRecord>> {
     let source = ensure_source(ctx)?;
     let limit = ctx.config.data.duckdb_memory_limit.as_deref();
     let warehouse = Warehouse::open_limited(&ctx.paths.warehouse, limit)?;
     let params = Params::from_config(&ctx.config, chrono::Utc::now())?;
 
-    let (load, build) = load_and_build(&warehouse, &ctx.config, &source, &params)
+    let (load, build) = load_and_build(&warehouse, &ctx.config, &source, &params, rebuild)
         .with_context(|| format!("data build into {}", ctx.paths.warehouse.display()))?;
 
     let source_tables = load.tables.iter().map(|t| TableRecord {
@@ -94,6 +94,7 @@ pub fn build(ctx: &Context) -> anyhow::Result<Option<BuildRecord>> {
         checks: build.checks,
         time_frame: build.time_frame,
         duration_ms: load.duration_ms + build.duration_ms,
+        reused: build.reused,
     }))
 }
 

@@ -5,7 +5,7 @@ mod local;
 
 use std::time::Instant;
 
-use fsdemo_data::build::{Checks, TimeFrame};
+use fsdemo_data::build::{Checks, Rebuild, TimeFrame};
 use fsdemo_data::generate::{generate as generate_export, GenerateOptions, GenerateReport};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,9 @@ pub struct BuildRecord {
     pub time_frame: TimeFrame,
     /// How long the build took.
     pub duration_ms: u64,
+    /// `true` when the tables already held this build and were kept.
+    #[serde(default)]
+    pub reused: bool,
 }
 
 /// One built table.
@@ -61,8 +64,13 @@ pub fn generate(ctx: &Context, args: &GenerateArgs) -> anyhow::Result<GenerateRe
     Ok(report)
 }
 
-/// `data build`: the SQL steps in order; returns the resources for the demo's log.
-pub async fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<Vec<Resource>> {
+/// `data build`: the SQL steps in order; returns the resources for the demo's log. With
+/// [`Rebuild::IfChanged`], local tables holding the same build are kept.
+pub async fn build(
+    ctx: &Context,
+    args: &BuildArgs,
+    rebuild: Rebuild,
+) -> anyhow::Result<Vec<Resource>> {
     let started = Instant::now();
     let record = if ctx.is_gcp() {
         crate::gcp::build(ctx, args.dry_run).await?
@@ -70,7 +78,7 @@ pub async fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<Vec<Resour
         if args.dry_run {
             anyhow::bail!("data build --dry-run estimates BigQuery costs; it needs --profile gcp");
         }
-        local::build(ctx)?
+        local::build(ctx, rebuild)?
     };
     let Some(record) = record else { return Ok(Vec::new()) };
 
@@ -84,7 +92,10 @@ pub async fn build(ctx: &Context, args: &BuildArgs) -> anyhow::Result<Vec<Resour
     Ok(record
         .tables
         .iter()
-        .map(|t| Resource::new("Table", &t.name, format!("built, {} rows", t.rows)))
+        .map(|t| {
+            let how = if record.reused { "reused" } else { "built" };
+            Resource::new("Table", &t.name, format!("{how}, {} rows", t.rows))
+        })
         .collect())
 }
 
@@ -100,6 +111,9 @@ pub fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<()> {
 }
 
 fn print_build(record: &BuildRecord) {
+    if record.reused {
+        println!("source, SQL and settings unchanged since the last build: tables reused");
+    }
     for table in &record.tables {
         println!(
             "{:<48} {:>12} rows {:>8.2} s   ({})",

@@ -80,7 +80,23 @@ pub struct BuildReport {
     pub time_frame: TimeFrame,
     /// How long everything took, in milliseconds.
     pub duration_ms: u64,
+    /// `true` when the tables already held this build and were kept as they are.
+    #[serde(default)]
+    pub reused: bool,
 }
+
+/// Whether [`load_and_build`] may keep tables that already hold the same build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rebuild {
+    /// Run every step (`data build`: re-running replaces the tables).
+    Always,
+    /// Keep the tables when the source files, the rendered SQL and the settings are those
+    /// of the last committed build (the demo's re-runs).
+    IfChanged,
+}
+
+/// The table in the dataset that remembers the last committed build.
+const BUILD_MANIFEST: &str = "_fsdemo_build";
 
 /// The projects whose tables live in the local warehouse.
 pub fn local_projects(config: &Config) -> [&str; 2] {
@@ -93,10 +109,79 @@ pub fn load_and_build(
     config: &Config,
     source: &std::path::Path,
     params: &Params,
+    rebuild: Rebuild,
 ) -> Result<(crate::LoadReport, BuildReport), DataError> {
     let load = crate::load_export(warehouse, source, &config.project.source_dataset)?;
+    if rebuild == Rebuild::IfChanged {
+        let fingerprint = fingerprint(warehouse, config, params)?;
+        if let Some(previous) = last_build(warehouse, &config.project.dataset, &fingerprint)? {
+            tracing::info!(
+                dataset = %config.project.dataset,
+                "source, SQL and settings unchanged since the last build; tables reused"
+            );
+            return Ok((load, BuildReport { reused: true, ..previous }));
+        }
+    }
     let build = build(warehouse, config, params)?;
     Ok((load, build))
+}
+
+/// What decides a build's result: the loaded files and every rendered SQL step.
+///
+/// Limitation: the key is std's `DefaultHasher`, stable within one build of the program
+/// only; another toolchain sees a different key and rebuilds once, which is all it costs.
+fn fingerprint(
+    warehouse: &Warehouse,
+    config: &Config,
+    params: &Params,
+) -> Result<String, DataError> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    crate::source::loaded_fingerprint(warehouse, &config.project.source_dataset)?.hash(&mut hasher);
+    for step in STEPS {
+        params.render(step.file, step.text)?.hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// The report of the last committed build, if it had `fingerprint`.
+fn last_build(
+    warehouse: &Warehouse,
+    dataset: &str,
+    fingerprint: &str,
+) -> Result<Option<BuildReport>, DataError> {
+    if !warehouse.has_table(dataset, BUILD_MANIFEST)? {
+        return Ok(None);
+    }
+    let sql = format!("SELECT fingerprint, report FROM \"{dataset}\".{BUILD_MANIFEST}");
+    let rows = warehouse.select("build: read the last build", &sql)?;
+    let Some([Cell::Text(stored), Cell::Text(report)]) = rows.rows.first().map(Vec::as_slice)
+    else {
+        return Ok(None);
+    };
+    if stored != fingerprint {
+        return Ok(None);
+    }
+    Ok(serde_json::from_str(report).ok())
+}
+
+/// Records `report` as the dataset's last build, inside the build's transaction.
+fn record_build(
+    warehouse: &Warehouse,
+    dataset: &str,
+    fingerprint: &str,
+    report: &BuildReport,
+) -> Result<(), DataError> {
+    let table = format!("\"{dataset}\".{BUILD_MANIFEST}");
+    let ddl = format!("CREATE OR REPLACE TABLE {table} (fingerprint VARCHAR, report VARCHAR)");
+    warehouse.execute("build: record the build", &table, &ddl)?;
+    let json = serde_json::to_string(report).expect("build reports serialise");
+    let insert = format!("INSERT INTO {table} VALUES (?, ?)");
+    warehouse
+        .conn()
+        .execute(&insert, [fingerprint, json.as_str()])
+        .map_err(|e| DataError::duckdb("build: record the build", table.clone(), e))?;
+    Ok(())
 }
 
 /// Runs one SQL step by itself, outside any transaction, without its checks (for tests
@@ -138,11 +223,18 @@ pub fn build(
     let dataset = &config.project.dataset;
     warehouse.execute("build", dataset, &format!("CREATE SCHEMA IF NOT EXISTS \"{dataset}\""))?;
 
+    let fingerprint = fingerprint(warehouse, config, params)?;
     warehouse.execute("build", dataset, "BEGIN TRANSACTION")?;
-    match run_steps(warehouse, config, params) {
-        Ok((steps, checks, time_frame)) => {
+    let built = run_steps(warehouse, config, params).and_then(|(steps, checks, time_frame)| {
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let report = BuildReport { steps, checks, time_frame, duration_ms, reused: false };
+        record_build(warehouse, dataset, &fingerprint, &report)?;
+        Ok(report)
+    });
+    match built {
+        Ok(report) => {
             warehouse.execute("build", dataset, "COMMIT")?;
-            let duration_ms = started.elapsed().as_millis() as u64;
+            let (steps, checks, duration_ms) = (&report.steps, &report.checks, report.duration_ms);
             tracing::info!(
                 steps = steps.len(),
                 label_rows = checks.label_rows,
@@ -150,7 +242,7 @@ pub fn build(
                 duration_ms,
                 "build committed"
             );
-            Ok(BuildReport { steps, checks, time_frame, duration_ms })
+            Ok(report)
         }
         Err(error) => {
             warehouse.execute("build", dataset, "ROLLBACK").ok();

@@ -289,7 +289,10 @@ fn fingerprint<'a>(files: impl Iterator<Item = &'a PathBuf>) -> Result<String, D
 }
 
 /// The fingerprint of the last load into `schema`, if there was one.
-fn loaded_fingerprint(warehouse: &Warehouse, schema: &str) -> Result<Option<String>, DataError> {
+pub(crate) fn loaded_fingerprint(
+    warehouse: &Warehouse,
+    schema: &str,
+) -> Result<Option<String>, DataError> {
     if !warehouse.has_table(schema, MANIFEST)? {
         return Ok(None);
     }

@@ -203,18 +203,24 @@ fn case_6_label_days_whose_window_passes_the_horizon_are_absent_not_zero() {
 }
 
 #[test]
-fn rebuilding_replaces_the_tables_and_keeps_one_row_per_snapshot() {
+fn rebuilding_replaces_the_tables_and_an_unchanged_build_can_be_kept() {
+    use fsdemo_data::build::{load_and_build, Rebuild};
     let source = export(&[order(1, 701, "Complete", "2024-03-01 10:00:00 UTC")]);
     let (_dir, warehouse, first) = built(source.path(), &FRAME);
     let config = config(&FRAME);
+    let other = crate::config(&[FRAME[0], FRAME[1], "data.snapshot_days=5"]);
+    let run = |config: &fsdemo_core::Config, rebuild| {
+        load_and_build(&warehouse, config, source.path(), &params(config), rebuild).unwrap().1
+    };
 
-    let (_, second) =
-        fsdemo_data::build::load_and_build(&warehouse, &config, source.path(), &params(&config))
-            .unwrap();
+    let replaced = run(&config, Rebuild::Always);
+    let kept = run(&config, Rebuild::IfChanged);
+    let changed = run(&other, Rebuild::IfChanged);
 
-    let count = |r: &fsdemo_data::BuildReport| r.checks.snapshot_rows;
-    assert_eq!(count(&first), count(&second));
-    assert!(second.checks.violations.iter().all(|(_, n)| *n == 0));
+    assert!(!first.reused && !replaced.reused && kept.reused && !changed.reused);
+    assert_eq!(replaced.checks, first.checks);
+    assert_eq!(kept.checks, replaced.checks);
+    assert_eq!(changed.checks.snapshot_rows, 5, "snapshot days 03-05..03-09 of one customer");
 }
 
 #[test]

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use fsdemo_core::time::parse_timestamp;
 use fsdemo_core::Config;
-use fsdemo_data::{build::load_and_build, BuildReport, Cell, Rows, Warehouse};
+use fsdemo_data::build::{load_and_build, Rebuild};
+use fsdemo_data::{BuildReport, Cell, Rows, Warehouse};
 use fsdemo_sql::Params;
 
 /// The shipped configuration with `overrides` (`section.key=value`).
@@ -74,7 +75,8 @@ pub fn built(source: &Path, overrides: &[&str]) -> (tempfile::TempDir, Warehouse
     let dir = tempfile::tempdir().unwrap();
     let warehouse = Warehouse::open(&dir.path().join("w.duckdb")).unwrap();
     let config = config(overrides);
-    let (_, report) = load_and_build(&warehouse, &config, source, &params(&config)).unwrap();
+    let (_, report) =
+        load_and_build(&warehouse, &config, source, &params(&config), Rebuild::Always).unwrap();
     (dir, warehouse, report)
 }
 
