@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust: the real xgboost (Python), to check that
-# model.bst serves the same predictions, and Chromium, to render the report headless.
+# model.bst serves the same predictions, Chromium, to render the report headless, and
+# make, which runs the README's commands.
 # Safe to run twice: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +11,13 @@ if ! python3 -c "import xgboost, numpy" >/dev/null 2>&1; then
   python3 -m pip install --quiet -r crates/training/tests/requirements.txt
 fi
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== apt-get install chromium"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation)
+command -v make >/dev/null 2>&1 || missing+=(make)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== apt-get install ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium fonts-liberation
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
