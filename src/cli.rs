@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `--config-dir` when not given.
+pub const DEFAULT_CONFIG_DIR: &str = "configs";
+
+/// `--workdir` when not given.
+pub const DEFAULT_WORKDIR: &str = ".fsdemo";
+
 /// Why a feature store matters, end to end: theLook orders to point-in-time training data,
 /// a Vertex AI style feature store, a model, and online predictions.
 #[derive(Debug, Parser)]
@@ -26,11 +32,11 @@ pub struct Global {
     pub profile: Option<ProfileArg>,
 
     /// The folder with env.yaml, featurestore.yaml and training.yaml.
-    #[arg(long, global = true, default_value = "configs")]
+    #[arg(long, global = true, default_value = DEFAULT_CONFIG_DIR)]
     pub config_dir: PathBuf,
 
     /// Where the local profile keeps everything it writes.
-    #[arg(long, global = true, default_value = ".fsdemo")]
+    #[arg(long, global = true, default_value = DEFAULT_WORKDIR)]
     pub workdir: PathBuf,
 
     /// Overrides one configuration value, e.g. `--set data.snapshot_days=30`; repeatable.

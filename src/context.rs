@@ -30,6 +30,38 @@ pub struct Context {
     pub paths: Paths,
     /// The global options as given, to start the service with the same ones.
     pub forwarded: Vec<String>,
+    /// The global options a user must repeat to reach this workdir and service again (the
+    /// non-default ones), for the commands the demo suggests.
+    pub repeat: Vec<String>,
+}
+
+/// The global flags that differ from the defaults and matter after the demo: the workdir,
+/// the config folder, the profile and the overrides other than `data.*`.
+fn repeated_flags(global: &Global) -> Vec<String> {
+    let mut flags = Vec::new();
+    if global.config_dir != Path::new(crate::cli::DEFAULT_CONFIG_DIR) {
+        flags.extend(["--config-dir".to_string(), global.config_dir.display().to_string()]);
+    }
+    if global.workdir != Path::new(crate::cli::DEFAULT_WORKDIR) {
+        flags.extend(["--workdir".to_string(), global.workdir.display().to_string()]);
+    }
+    if let Some(ProfileArg::Gcp) = global.profile {
+        flags.extend(["--profile".to_string(), "gcp".to_string()]);
+    }
+    for assignment in global.overrides.iter().filter(|a| !a.starts_with("data.")) {
+        flags.extend(["--set".to_string(), assignment.clone()]);
+    }
+    flags
+}
+
+/// Quotes a word for a POSIX shell when it holds anything but plain characters.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:@,+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Every file and folder the local profile writes.
@@ -106,7 +138,17 @@ impl Context {
         for assignment in &global.overrides {
             forwarded.extend(["--set".to_string(), assignment.clone()]);
         }
-        Ok(Context { config, paths: Paths::new(&workdir), forwarded })
+        let repeat = repeated_flags(global);
+        Ok(Context { config, paths: Paths::new(&workdir), forwarded, repeat })
+    }
+
+    /// A command line a user can paste to run `args` on this workdir and service, e.g.
+    /// `scripts/fsdemo.sh --workdir /tmp/w online-predict --customer-id 1`.
+    pub fn suggest(&self, args: &str) -> String {
+        let mut line = vec!["scripts/fsdemo.sh".to_string()];
+        line.extend(self.repeat.iter().map(|flag| shell_quote(flag)));
+        line.push(args.to_string());
+        line.join(" ")
     }
 
     /// Whether this run uses the gcp profile.
@@ -136,5 +178,51 @@ impl Context {
     /// A table of the dataset, `project.dataset.table`.
     pub fn table(&self, table: &str) -> String {
         self.config.names().table(&self.config.project.dataset, table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn repeat(args: &[&str]) -> Vec<String> {
+        let cli = Cli::parse_from(["fsdemo"].iter().chain(args).chain(&["doctor"]));
+        repeated_flags(&cli.global)
+    }
+
+    #[test]
+    fn defaults_need_no_flags_again() {
+        assert!(repeat(&[]).is_empty());
+        assert!(repeat(&["--workdir", ".fsdemo", "--config-dir", "configs"]).is_empty());
+    }
+
+    #[test]
+    fn the_workdir_the_profile_and_serving_overrides_are_repeated_but_not_the_data_source() {
+        let flags = repeat(&[
+            "--workdir",
+            "/tmp/w 2",
+            "--profile",
+            "gcp",
+            "--set",
+            "data.source=/x",
+            "--set",
+            "serving.port=8822",
+        ]);
+
+        assert_eq!(
+            flags,
+            ["--workdir", "/tmp/w 2", "--profile", "gcp", "--set", "serving.port=8822"]
+        );
+    }
+
+    #[test]
+    fn words_with_spaces_or_quotes_are_quoted_for_the_shell() {
+        assert_eq!(shell_quote("serving.port=8822"), "serving.port=8822");
+        assert_eq!(shell_quote("/tmp/w 2"), "'/tmp/w 2'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 }

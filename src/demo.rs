@@ -341,14 +341,15 @@ fn summary(
     }
     if let Some(check) = checks.first() {
         println!(
-            "\ntry one customer by hand:\n  fsdemo online-predict --customer-id {}",
-            check.served.customer_id
+            "\ntry one customer by hand:\n  {}",
+            ctx.suggest(&format!("online-predict --customer-id {}", check.served.customer_id))
         );
     }
     if !ctx.is_gcp() {
         println!(
-            "the local service keeps running at {} like a cloud endpoint; stop it with `make stop`",
-            crate::serving::process::url(ctx)
+            "the local service keeps running at {} like a cloud endpoint; stop it with `{}`",
+            crate::serving::process::url(ctx),
+            ctx.suggest("serve --stop")
         );
     }
     if let Some(page) = page {

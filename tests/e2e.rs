@@ -70,6 +70,27 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
+/// Runs the command the demo suggests under "try one customer by hand" (with the built
+/// binary in place of scripts/fsdemo.sh): it must reach the same workdir and service.
+fn assert_suggestion_runs(text: &str) {
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("try one customer by hand"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no suggested command in:\n{text}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "scripts/fsdemo.sh", "{line}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_fsdemo")).args(&words[1..]).output().unwrap();
+
+    assert!(
+        output.status.success(),
+        "`{line}` failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout(&output).contains("prediction: "), "{}", stdout(&output));
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -90,6 +111,7 @@ fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_
     let text = stdout(&first);
     assert!(text.contains("created   FeatureView"), "{text}");
     assert!(text.contains("report: "), "{text}");
+    assert_suggestion_runs(&text);
     let page = std::fs::read_to_string(demo.workdir.path().join("report/report.html")).unwrap();
     for section in ["pipeline", "point-in-time", "agreement", "model", "data", "speed"] {
         assert!(page.contains(&format!("<section id=\"{section}\">")), "no {section} section");
