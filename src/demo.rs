@@ -154,12 +154,17 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> anyhow::Result<()> {
         .run("tables", args.skip_data, async {
             let build = BuildArgs { dry_run: args.dry_run };
             let resources = data::build(ctx, &build, Rebuild::IfChanged).await?;
-            let how = if resources.iter().all(|r| r.outcome.starts_with("reused")) {
+            let (tables, loaded): (Vec<_>, Vec<_>) =
+                resources.iter().partition(|r| r.kind == "Table");
+            let how = if tables.iter().all(|r| r.outcome.starts_with("reused")) {
                 "kept (unchanged)"
             } else {
                 "built"
             };
-            let detail = format!("{} tables {how} from theLook orders", resources.len());
+            let mut detail = format!("{} tables {how} from theLook orders", tables.len());
+            if !loaded.is_empty() {
+                detail.push_str(&format!(" ({} source tables loaded)", loaded.len()));
+            }
             Ok((resources, detail))
         })
         .await?;

@@ -178,6 +178,8 @@ fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_
     assert!(again.contains("reused    Model"), "{again}");
     assert!(again.contains("reused    Endpoint"), "{again}");
     assert!(again.contains("P(14 days)"), "{again}");
+    assert!(text.contains("7 tables built from theLook orders (2 source tables loaded)"), "{text}");
+    assert!(again.contains("7 tables kept (unchanged) from theLook orders"), "{again}");
 }
 
 #[test]

@@ -93,6 +93,9 @@ pub async fn build(
         .tables
         .iter()
         .map(|t| {
+            if t.step == "load" {
+                return Resource::new("SourceTable", &t.name, format!("loaded, {} rows", t.rows));
+            }
             let how = if record.reused { "reused" } else { "built" };
             Resource::new("Table", &t.name, format!("{how}, {} rows", t.rows))
         })
