@@ -1,9 +1,10 @@
 //! The gcp profile end to end, through the `fsdemo` binary, against in-process fakes of
-//! BigQuery, Cloud Storage, Vertex AI, Resource Manager and Service Usage
+//! BigQuery, Cloud Storage, Vertex AI, Resource Manager, Service Usage and OAuth
 //! (`fsdemo-gcp-fake`, which checks every request against Google's REST reference). The
 //! fake BigQuery runs the SQL it receives on DuckDB through the same translation as the
 //! local profile, so the gcp demo works on real rows: every step, the reuse on a second
-//! run, the dry run, doctor and teardown. Nothing here reaches beyond 127.0.0.1.
+//! run, the dry run, doctor and teardown, and Application Default Credentials from a
+//! service account key file. Nothing here reaches beyond 127.0.0.1.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -94,8 +95,14 @@ fn text(cell: &Cell) -> Option<String> {
     })
 }
 
-/// Runs `fsdemo --profile gcp` with the fakes' URLs.
+/// Runs `fsdemo --profile gcp` with the fakes' URLs and a fixed access token.
 fn fsdemo(fake: &FakeGcp, workdir: &Path, args: &[&str]) -> Output {
+    let mut command = gcp_command(fake, workdir, args);
+    run(command.env("FSDEMO_GCP_ACCESS_TOKEN", "test-token"), args)
+}
+
+/// `fsdemo --profile gcp ARGS` with the fakes' URLs, credentials left to the caller.
+fn gcp_command(fake: &FakeGcp, workdir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fsdemo"));
     command
         .args(["--profile", "gcp", "--workdir"])
@@ -111,7 +118,12 @@ fn fsdemo(fake: &FakeGcp, workdir: &Path, args: &[&str]) -> Output {
     for assignment in overrides {
         command.args(["--set", &assignment]);
     }
-    let output = command.args(args).env("FSDEMO_GCP_ACCESS_TOKEN", "test-token").output().unwrap();
+    command.args(args);
+    command
+}
+
+fn run(command: &mut Command, args: &[&str]) -> Output {
+    let output = command.output().unwrap();
     eprintln!(
         "$ fsdemo --profile gcp {}\n{}",
         args.join(" "),
@@ -206,4 +218,82 @@ async fn gcp_step_failure_names_the_step_the_permission_and_the_role() {
     assert!(stderr.contains("demo stopped at step `feature store`"), "{stderr}");
     assert!(stderr.contains("aiplatform.featureOnlineStores.create"), "{stderr}");
     assert!(stderr.contains("roles/aiplatform"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_key_file_is_exchanged_for_one_token_that_every_call_carries() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(DuckEngine::new(dir.path()));
+    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
+    fake.require_issued_tokens();
+    let key_file = dir.path().join("key.json");
+    let email = format!("fsdemo@{PROJECT}.iam.gserviceaccount.com");
+    std::fs::write(&key_file, fake.service_account_key(PROJECT, &email)).unwrap();
+    let workdir = dir.path().join("work");
+
+    let (fake2, workdir2, key2) = (fake.clone(), workdir.clone(), key_file.clone());
+    let doctor = tokio::task::spawn_blocking(move || {
+        let mut command = gcp_command(&fake2, &workdir2, &["doctor"]);
+        command.env_remove("FSDEMO_GCP_ACCESS_TOKEN").env("GOOGLE_APPLICATION_CREDENTIALS", key2);
+        run(&mut command, &["doctor"])
+    })
+    .await
+    .unwrap();
+
+    let text = stdout(&doctor);
+    assert!(doctor.status.success(), "{text}");
+    assert!(text.contains("Application Default Credentials"), "{text}");
+    let issued = fake.issued_tokens();
+    assert_eq!(issued.len(), 1, "gcp_auth caches the token across calls");
+    let calls: Vec<_> = fake.requests().into_iter().filter(|r| r.path != "/token").collect();
+    assert!(calls.len() > 3, "doctor called {} APIs", calls.len());
+    for call in calls {
+        assert_eq!(
+            call.bearer_token.as_ref(),
+            Some(&issued[0]),
+            "{} {}",
+            call.http_method,
+            call.path
+        );
+        // Doctor's gets of the not yet created dataset and bucket are 404s; none is a 401.
+        assert_ne!(call.status, 401, "{} {}", call.http_method, call.path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_file_signed_with_another_key_is_refused_and_doctor_says_how_to_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(DuckEngine::new(dir.path()));
+    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
+    fake.require_issued_tokens();
+    let email = format!("fsdemo@{PROJECT}.iam.gserviceaccount.com");
+    let mut key: serde_json::Value =
+        serde_json::from_str(&fake.service_account_key(PROJECT, &email)).unwrap();
+    let other: serde_json::Value =
+        serde_json::from_str(&fake.service_account_key(PROJECT, "other@x.iam.gserviceaccount.com"))
+            .unwrap();
+    key["private_key"] = other["private_key"].clone();
+    let key_file = dir.path().join("key.json");
+    std::fs::write(&key_file, key.to_string()).unwrap();
+    let workdir = dir.path().join("work");
+
+    let (fake2, workdir2) = (fake.clone(), workdir.clone());
+    let doctor = tokio::task::spawn_blocking(move || {
+        let mut command = gcp_command(&fake2, &workdir2, &["doctor"]);
+        command
+            .env_remove("FSDEMO_GCP_ACCESS_TOKEN")
+            .env("GOOGLE_APPLICATION_CREDENTIALS", key_file);
+        run(&mut command, &["doctor"])
+    })
+    .await
+    .unwrap();
+
+    let text = stdout(&doctor);
+    assert!(!doctor.status.success(), "{text}");
+    assert!(fake.issued_tokens().is_empty());
+    let stderr = String::from_utf8_lossy(&doctor.stderr);
+    assert!(stderr.contains("Invalid JWT Signature."), "refused for another reason:\n{stderr}");
+    let credentials = text.lines().find(|l| l.contains("credentials")).unwrap_or_default();
+    assert!(credentials.contains("FAIL"), "{text}");
+    assert!(text.contains("gcloud auth application-default login"), "{text}");
 }

@@ -79,6 +79,9 @@ pub(crate) enum Answer {
     Empty,
     /// 200 with raw bytes (Cloud Storage `alt=media`).
     Bytes(Vec<u8>, String),
+    /// Another status with a JSON body in a shape other than Google's API error (the
+    /// OAuth token endpoint's `{"error": "invalid_grant", ...}`).
+    Status(u16, Value),
 }
 
 /// Google's error: an HTTP code, the canonical status and a message.

@@ -1,6 +1,7 @@
 //! In-process fakes of the Google Cloud REST APIs the gcp profile calls, for tests: BigQuery
 //! v2, the Cloud Storage JSON API, Vertex AI v1 (feature store, models, endpoints,
-//! operations), Resource Manager v3 and Service Usage v1, each on its own `127.0.0.1` port.
+//! operations), Resource Manager v3, Service Usage v1 and the OAuth 2.0 token endpoint,
+//! each on its own `127.0.0.1` port.
 //!
 //! Each handler checks method, path, query and JSON body against Google's REST reference
 //! (written beside it) and answers a request of any other shape with a 400 that names the
@@ -27,10 +28,13 @@
 //! To drive the `fsdemo` binary, start the fakes in a multi-thread runtime (the servers
 //! keep answering while the test waits on the child process), pass `set_overrides()` as
 //! `--set` arguments and any `FSDEMO_GCP_ACCESS_TOKEN`: by default every bearer token is
-//! accepted, [`FakeGcp::require_token`] pins one.
+//! accepted, [`FakeGcp::require_token`] pins one. To run Application Default Credentials
+//! instead, write [`FakeGcp::service_account_key`] to a file, point
+//! `GOOGLE_APPLICATION_CREDENTIALS` at it and call [`FakeGcp::require_issued_tokens`].
 //!
 //! Modules: `check` (request parsing and field checks), `state` (what is remembered),
-//! `engine` (the [`QueryEngine`] SQL runs on), then one module per API.
+//! `engine` (the [`QueryEngine`] SQL runs on), then one module per API (`oauth` for the
+//! token endpoint).
 //!
 //! Limitation: one project's worth of realism. Any project id is accepted, IAM is all or
 //! nothing per permission, and quotas, etags and field masks beyond those used are absent.
@@ -39,6 +43,7 @@ mod admin;
 mod bigquery;
 mod check;
 pub mod engine;
+mod oauth;
 mod state;
 mod storage;
 mod vertex;
@@ -83,7 +88,7 @@ pub struct FakeUrls {
     pub serviceusage: String,
 }
 
-/// The five fakes, running until this value is dropped.
+/// The six fakes, running until this value is dropped.
 pub struct FakeGcp {
     state: Shared,
     urls: FakeUrls,
@@ -99,17 +104,18 @@ impl Drop for FakeGcp {
 }
 
 impl FakeGcp {
-    /// Starts the five fakes on free `127.0.0.1` ports, running SQL on `engine`.
+    /// Starts the six fakes on free `127.0.0.1` ports, running SQL on `engine`.
     pub async fn start(engine: Arc<dyn QueryEngine>) -> std::io::Result<FakeGcp> {
         let state = Arc::new(Mutex::new(State::new(engine)));
         let mut tasks = Vec::new();
 
-        let services: [(Service, Handler); 5] = [
+        let services: [(Service, Handler); 6] = [
             (Service::BigQuery, bigquery::handle),
             (Service::Storage, storage::handle),
             (Service::Vertex, vertex::handle),
             (Service::ResourceManager, admin::resource_manager),
             (Service::ServiceUsage, admin::service_usage),
+            (Service::OAuth, oauth::handle),
         ];
         let mut urls = BTreeMap::new();
         for (service, handler) in services {
@@ -118,6 +124,9 @@ impl FakeGcp {
             urls.insert(service, format!("http://{address}"));
             if service == Service::Vertex {
                 lock(&state).vertex_host = address.to_string();
+            }
+            if service == Service::OAuth {
+                lock(&state).oauth.token_uri = format!("http://{address}/token");
             }
 
             let shared = state.clone();
@@ -217,6 +226,24 @@ impl FakeGcp {
         lock(&self.state).required_token = Some(token.to_string());
     }
 
+    /// A service account key file (JSON text) for `client_email` in `project`, with a fresh
+    /// RSA key and `token_uri` pointing at the fake token endpoint, which then accepts JWTs
+    /// signed with that key. Point `GOOGLE_APPLICATION_CREDENTIALS` at it to run ADC.
+    pub fn service_account_key(&self, project: &str, client_email: &str) -> String {
+        let key = oauth::service_account_key(&mut lock(&self.state), project, client_email);
+        serde_json::to_string_pretty(&key).unwrap_or_default()
+    }
+
+    /// Accepts only access tokens the fake token endpoint issued.
+    pub fn require_issued_tokens(&self) {
+        lock(&self.state).oauth.require_issued = true;
+    }
+
+    /// The access tokens the fake token endpoint issued, in order.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.state).oauth.issued.clone()
+    }
+
     /// How many gets a Vertex AI operation reports running before it is done (default 1:
     /// done on the first poll after the create; 0: done in the create's answer;
     /// `u32::MAX`: never).
@@ -300,8 +327,12 @@ async fn dispatch(state: Shared, service: Service, handler: Handler, request: Re
         status: 0,
     });
 
-    let result =
-        check_token(&state, bearer_token.as_deref()).and_then(|()| handler(&mut state, &req));
+    // The token endpoint is where tokens come from, so it takes none.
+    let token_checked = match service {
+        Service::OAuth => Ok(()),
+        _ => check_token(&state, bearer_token.as_deref()),
+    };
+    let result = token_checked.and_then(|()| handler(&mut state, &req));
     let response = match result {
         Ok(answer) => answer_response(answer),
         Err(error) => {
@@ -327,6 +358,11 @@ fn check_token(state: &State, token: Option<&str>) -> Result<(), ApiError> {
         (Some(sent), Some(required)) if sent != required => {
             Err(unauthenticated("Request had invalid authentication credentials."))
         }
+        (Some(sent), _)
+            if state.oauth.require_issued && !state.oauth.issued.iter().any(|t| t == sent) =>
+        {
+            Err(unauthenticated("Request had invalid authentication credentials."))
+        }
         _ => Ok(()),
     }
 }
@@ -335,6 +371,9 @@ fn answer_response(answer: Answer) -> Response {
     match answer {
         Answer::Json(value) => json_response(StatusCode::OK, &value),
         Answer::Empty => StatusCode::NO_CONTENT.into_response(),
+        Answer::Status(code, value) => {
+            json_response(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), &value)
+        }
         Answer::Bytes(bytes, content_type) => {
             let content_type = HeaderValue::from_str(&content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -359,7 +398,7 @@ fn header_text(headers: &axum::http::HeaderMap, name: header::HeaderName) -> Opt
 }
 
 /// `a=1&b=x%2Fy` into a map of decoded keys and values; a repeated key keeps the last.
-fn parse_query(query: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_query(query: &str) -> BTreeMap<String, String> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())

@@ -24,6 +24,8 @@ pub enum Service {
     ResourceManager,
     /// `serviceusage.googleapis.com`.
     ServiceUsage,
+    /// `oauth2.googleapis.com`, the token endpoint.
+    OAuth,
 }
 
 impl Service {
@@ -35,6 +37,7 @@ impl Service {
             Service::Vertex => "aiplatform.googleapis.com",
             Service::ResourceManager => "cloudresourcemanager.googleapis.com",
             Service::ServiceUsage => "serviceusage.googleapis.com",
+            Service::OAuth => "oauth2.googleapis.com",
         }
     }
 }
@@ -210,6 +213,7 @@ pub(crate) struct State {
     pub storage: StorageState,
     pub vertex: VertexState,
     pub operations: BTreeMap<String, Operation>,
+    pub oauth: crate::oauth::OAuthState,
 }
 
 /// The project number every fake project reports.
@@ -231,6 +235,7 @@ impl State {
             storage: StorageState::default(),
             vertex: VertexState::default(),
             operations: BTreeMap::new(),
+            oauth: crate::oauth::OAuthState::default(),
         }
     }
 
