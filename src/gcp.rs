@@ -9,15 +9,17 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use fsdemo_core::vertex::FeatureViewSync;
 use fsdemo_core::{FeatureRow, FeatureType, FeatureValue};
-use fsdemo_data::build::{read_checks, time_frame, time_frame_query};
+use fsdemo_data::build::{read_checks, time_frame, time_frame_query, Rebuild};
 use fsdemo_data::{Cell, LabeledRow, Rows};
 use fsdemo_featurestore::EnsureReport;
 use fsdemo_gcp::{DryRunOutcome, Gcp, QueryRows, Statement, TeardownOutcome};
 use fsdemo_sql::{queries, split_statements, to_duckdb, Params, STEPS};
+use sha2::{Digest, Sha256};
+use tracing::info;
 
 use crate::context::Context;
 use crate::data::{thousands, BuildRecord, TableRecord};
-use crate::records::Resource;
+use crate::records::{self, Resource};
 use crate::serving::Online;
 
 async fn connect(ctx: &Context) -> anyhow::Result<Gcp> {
@@ -55,8 +57,14 @@ fn statements(ctx: &Context) -> anyhow::Result<Vec<StepStatement>> {
     Ok(out)
 }
 
-/// `data build` on BigQuery, or with `dry_run` the estimate of every statement.
-pub async fn build(ctx: &Context, dry_run: bool) -> anyhow::Result<Option<BuildRecord>> {
+/// `data build` on BigQuery, or with `dry_run` the estimate of every statement. With
+/// [`Rebuild::IfChanged`], the tables of the last build are kept when the SQL, the source
+/// tables' last writes and the built tables are all as that build left them.
+pub async fn build(
+    ctx: &Context,
+    dry_run: bool,
+    rebuild: Rebuild,
+) -> anyhow::Result<Option<BuildRecord>> {
     let gcp = connect(ctx).await?;
     let statements = statements(ctx)?;
     if dry_run {
@@ -65,6 +73,16 @@ pub async fn build(ctx: &Context, dry_run: bool) -> anyhow::Result<Option<BuildR
     }
 
     let started = Instant::now();
+    let fingerprint = fingerprint(ctx, &gcp, &statements).await?;
+    if rebuild == Rebuild::IfChanged {
+        if let Some(mut last) = unchanged_build(ctx, &gcp, &fingerprint).await? {
+            info!(dataset = %gcp.dataset(), tables = last.tables.len(), "BigQuery tables reused");
+            last.reused = true;
+            last.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(Some(last));
+        }
+    }
+
     let dataset = gcp.ensure_dataset().await?;
     println!(
         "{:<9} {:<19} {}",
@@ -90,6 +108,7 @@ pub async fn build(ctx: &Context, dry_run: bool) -> anyhow::Result<Option<BuildR
                 name: table,
                 rows: job.rows.unwrap_or(0),
                 duration_ms: job.duration.as_millis() as u64,
+                modified_ms: job.modified_ms,
             });
         }
     }
@@ -120,7 +139,68 @@ pub async fn build(ctx: &Context, dry_run: bool) -> anyhow::Result<Option<BuildR
         time_frame: time_frame(&frame),
         duration_ms: started.elapsed().as_millis() as u64,
         reused: false,
+        fingerprint: Some(fingerprint),
     }))
+}
+
+/// The SHA-256 of every statement sent and of each source table's `lastModifiedTime`
+/// (theLook's public tables are rewritten daily, so a new day means a new build).
+async fn fingerprint(
+    ctx: &Context,
+    gcp: &Gcp,
+    statements: &[StepStatement],
+) -> anyhow::Result<String> {
+    let project = &ctx.config.project;
+    let prefix = format!("`{}.{}.", project.source_project, project.source_dataset);
+    let mut sources = std::collections::BTreeSet::new();
+    for statement in statements {
+        for (at, _) in statement.sql.match_indices(&prefix) {
+            let name = &statement.sql[at + 1..];
+            sources.insert(name[..name.find('`').unwrap_or(name.len())].to_string());
+        }
+    }
+
+    let mut hasher = Sha256::new();
+    for statement in statements {
+        hasher.update(statement.sql.as_bytes());
+        hasher.update(b"\n;\n");
+    }
+    for source in &sources {
+        let table = gcp.table("data build", source).await?.with_context(|| {
+            format!(
+                "data build: source table {source} not found; check project.source_project \
+                 and project.source_dataset"
+            )
+        })?;
+        hasher.update(format!("{source}@{}\n", table.modified_ms).as_bytes());
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The last gcp build from `runs/build.json`, when it has this fingerprint and each of its
+/// tables still has the rows and the last write that build saw.
+async fn unchanged_build(
+    ctx: &Context,
+    gcp: &Gcp,
+    fingerprint: &str,
+) -> anyhow::Result<Option<BuildRecord>> {
+    let Some(last) = records::load::<BuildRecord>(&ctx.paths.runs, "build")? else {
+        return Ok(None);
+    };
+    if last.profile != "gcp" || last.fingerprint.as_deref() != Some(fingerprint) {
+        return Ok(None);
+    }
+    for table in &last.tables {
+        let now = gcp.table("data build", &table.name).await?;
+        let as_built = now.is_some_and(|now| {
+            now.rows == table.rows && Some(now.modified_ms) == table.modified_ms
+        });
+        if !as_built {
+            info!(table = %table.name, "changed since the last build; building again");
+            return Ok(None);
+        }
+    }
+    Ok(Some(last))
 }
 
 async fn print_dry_runs(gcp: &Gcp, statements: &[StepStatement]) -> anyhow::Result<()> {

@@ -182,6 +182,7 @@ async fn gcp_demo_runs_every_step_reuses_on_a_second_run_and_tears_down() {
     }
     assert!(fake.method_ids().iter().any(|m| m == "aiplatform.featureViews.sync"));
 
+    fake.clear_requests();
     let second = run(&["demo"]).await.unwrap();
     let again = stdout(&second);
     assert!(second.status.success(), "{again}");
@@ -189,6 +190,25 @@ async fn gcp_demo_runs_every_step_reuses_on_a_second_run_and_tears_down() {
         assert!(again.contains(&format!("reused    {reused}")), "{reused} not reused:\n{again}");
     }
     assert!(!again.contains("created   "), "{again}");
+    // Same SQL, same source tables: the tables are kept and no BigQuery job runs.
+    assert!(again.contains("7 tables kept (unchanged)"), "{again}");
+    let builds = |fake: &FakeGcp| {
+        let creates = |r: &fsdemo_gcp_fake::RecordedRequest| {
+            let sql = r.body.as_ref().and_then(|b| b["configuration"]["query"]["query"].as_str());
+            sql.is_some_and(|sql| sql.contains("CREATE OR REPLACE TABLE"))
+        };
+        fake.requests().iter().filter(|r| creates(r)).count()
+    };
+    assert_eq!(builds(&fake), 0, "{:?}", fake.method_ids());
+
+    // theLook's public tables are rewritten daily: a newer source means a new build.
+    fake.add_table("bigquery-public-data.thelook_ecommerce.orders", 1_000);
+    fake.clear_requests();
+    let third = run(&["demo"]).await.unwrap();
+    let fresh = stdout(&third);
+    assert!(third.status.success(), "{fresh}");
+    assert!(fresh.contains("7 tables built"), "{fresh}");
+    assert!(builds(&fake) >= 7, "{:?}", fake.method_ids());
 
     let teardown = run(&["teardown"]).await.unwrap();
     let gone = run(&["teardown"]).await.unwrap();

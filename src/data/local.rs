@@ -73,6 +73,7 @@ pub fn build(ctx: &Context, rebuild: Rebuild) -> anyhow::Result<Option<BuildReco
         ),
         rows: t.rows_loaded,
         duration_ms: load.duration_ms,
+        modified_ms: None,
     });
     let built = build.steps.iter().flat_map(|step| {
         step.tables.iter().map(|t| TableRecord {
@@ -80,6 +81,7 @@ pub fn build(ctx: &Context, rebuild: Rebuild) -> anyhow::Result<Option<BuildReco
             name: t.name.clone(),
             rows: t.rows,
             duration_ms: t.duration_ms,
+            modified_ms: None,
         })
     });
     for table in &load.tables {
@@ -95,6 +97,7 @@ pub fn build(ctx: &Context, rebuild: Rebuild) -> anyhow::Result<Option<BuildReco
         time_frame: build.time_frame,
         duration_ms: load.duration_ms + build.duration_ms,
         reused: build.reused,
+        fingerprint: None,
     }))
 }
 

@@ -31,6 +31,11 @@ pub struct BuildRecord {
     /// `true` when the tables already held this build and were kept.
     #[serde(default)]
     pub reused: bool,
+    /// gcp: the SHA-256 of the SQL sent and the source tables' last writes, to know on
+    /// the next run whether the tables already hold this build (local keeps its own
+    /// manifest in the warehouse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// One built table.
@@ -44,6 +49,9 @@ pub struct TableRecord {
     pub rows: u64,
     /// How long it took.
     pub duration_ms: u64,
+    /// gcp: the table's `lastModifiedTime` after the build, milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_ms: Option<i64>,
 }
 
 /// `data generate`.
@@ -65,7 +73,7 @@ pub fn generate(ctx: &Context, args: &GenerateArgs) -> anyhow::Result<GenerateRe
 }
 
 /// `data build`: the SQL steps in order; returns the resources for the demo's log. With
-/// [`Rebuild::IfChanged`], local tables holding the same build are kept.
+/// [`Rebuild::IfChanged`], tables holding the same build are kept.
 pub async fn build(
     ctx: &Context,
     args: &BuildArgs,
@@ -73,7 +81,7 @@ pub async fn build(
 ) -> anyhow::Result<Vec<Resource>> {
     let started = Instant::now();
     let record = if ctx.is_gcp() {
-        crate::gcp::build(ctx, args.dry_run).await?
+        crate::gcp::build(ctx, args.dry_run, rebuild).await?
     } else {
         if args.dry_run {
             anyhow::bail!("data build --dry-run estimates BigQuery costs; it needs --profile gcp");

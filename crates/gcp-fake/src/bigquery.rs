@@ -141,25 +141,28 @@ fn delete_dataset(
 }
 
 /// GET /bigquery/v2/projects/{projectId}/datasets/{datasetId}/tables/{tableId}
-/// -> Table {kind, id, tableReference, numRows: int64 string, numBytes, type: "TABLE"}
+/// -> Table {kind, id, tableReference, numRows: int64 string, numBytes, lastModifiedTime:
+/// int64 string of milliseconds since the epoch, type: "TABLE"}
 fn get_table(state: &State, project: &str, dataset: &str, table: &str) -> Result<Answer, ApiError> {
     let name = format!("{project}.{dataset}.{table}");
-    let rows = table_rows(state, &name).ok_or_else(|| {
+    let written = state.bigquery.tables.get(&name).copied().ok_or_else(|| {
         ApiError::not_found(format!("Not found: Table {project}:{dataset}.{table}"))
     })?;
+    let rows = written.rows;
     Ok(Answer::Json(json!({
         "kind": "bigquery#table",
         "id": format!("{project}:{dataset}.{table}"),
         "tableReference": {"projectId": project, "datasetId": dataset, "tableId": table},
         "numRows": rows.to_string(),
         "numBytes": (rows * BYTES_PER_ROW).to_string(),
+        "lastModifiedTime": written.modified_ms.to_string(),
         "type": "TABLE",
     })))
 }
 
 /// A table's rows: one DDL wrote through the fake, or one the test registered.
 fn table_rows(state: &State, table: &str) -> Option<u64> {
-    state.bigquery.tables.get(table).copied()
+    state.bigquery.tables.get(table).map(|t| t.rows)
 }
 
 /// POST /bigquery/v2/projects/{projectId}/jobs
@@ -295,7 +298,7 @@ fn run_statement(
     }
     let output = state.engine.execute(sql)?;
     if let Some(table) = &output.created_table {
-        state.bigquery.tables.insert(table.clone(), output.created_rows);
+        state.bigquery.write_table(table, output.created_rows);
     }
     tracing::debug!(project, rows = output.rows.len(), "fake BigQuery ran a statement");
     Ok(output)

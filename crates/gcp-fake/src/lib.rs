@@ -268,9 +268,11 @@ impl FakeGcp {
     }
 
     /// Registers a table that exists without the demo creating it (theLook's source
-    /// tables), with its row count, for `tables.get`, dry runs and feature groups.
+    /// tables), with its row count, for `tables.get`, dry runs and feature groups. Adding
+    /// it again rewrites it with a later `lastModifiedTime`, as theLook's public tables are
+    /// rewritten every day.
     pub fn add_table(&self, table: &str, rows: u64) {
-        lock(&self.state).bigquery.tables.insert(table.to_string(), rows);
+        lock(&self.state).bigquery.write_table(table, rows);
     }
 
     /// The bytes of Cloud Storage object `name` in `bucket`, if uploaded.

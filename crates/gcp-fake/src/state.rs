@@ -142,10 +142,30 @@ pub(crate) struct BigQueryState {
     /// `project.dataset` -> Dataset JSON.
     pub datasets: BTreeMap<String, Value>,
     /// `project.dataset.table` written by DDL through the fake, or registered by the
-    /// test -> rows.
-    pub tables: BTreeMap<String, u64>,
+    /// test -> its rows and last write.
+    pub tables: BTreeMap<String, Table>,
     /// `project:jobId` -> job.
     pub jobs: BTreeMap<String, Job>,
+    /// The newest `lastModifiedTime` handed out, so every write gets a later one.
+    pub last_modified_ms: i64,
+}
+
+/// A BigQuery table as the fake keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Table {
+    pub rows: u64,
+    /// `lastModifiedTime`, milliseconds since the epoch.
+    pub modified_ms: i64,
+}
+
+impl BigQueryState {
+    /// Writes `table` with `rows`, now (and strictly after every earlier write).
+    pub fn write_table(&mut self, table: &str, rows: u64) {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.last_modified_ms = now.max(self.last_modified_ms + 1);
+        let modified_ms = self.last_modified_ms;
+        self.tables.insert(table.to_string(), Table { rows, modified_ms });
+    }
 }
 
 /// One BigQuery job and what its statement produced.

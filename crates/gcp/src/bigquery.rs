@@ -48,8 +48,19 @@ pub struct JobReport {
     pub table: Option<String>,
     /// `numRows` of that table after the job.
     pub rows: Option<u64>,
+    /// Its `lastModifiedTime` after the job, milliseconds since the epoch.
+    pub modified_ms: Option<i64>,
     /// From insert to done.
     pub duration: Duration,
+}
+
+/// What `tables.get` says about a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableInfo {
+    /// `numRows`.
+    pub rows: u64,
+    /// `lastModifiedTime`, milliseconds since the epoch (0 when not reported).
+    pub modified_ms: i64,
 }
 
 /// A dry run's answer for one statement.
@@ -172,10 +183,18 @@ impl Gcp {
         let done = self.wait_job(step, &job_id, job).await?;
         let bytes_processed = total_bytes(&done);
 
-        let rows = match creates {
-            Some(table) => Some(self.table_rows(step, table).await?),
+        let info = match creates {
+            Some(table) => {
+                Some(self.table(step, table).await?.ok_or_else(|| GcpError::NotFound {
+                    step: step.into(),
+                    resource: table.into(),
+                    message: "the statement finished but its table is missing".into(),
+                    fix: "check the statement's CREATE TABLE name".into(),
+                })?)
+            }
             None => None,
         };
+        let rows = info.map(|t| t.rows);
         let duration = started.elapsed();
         let duration_ms = duration.as_millis() as u64;
         let job = &job_id;
@@ -190,6 +209,7 @@ impl Gcp {
             bytes_processed,
             table,
             rows,
+            modified_ms: info.map(|t| t.modified_ms),
             duration,
         })
     }
@@ -268,8 +288,9 @@ impl Gcp {
         Ok(result)
     }
 
-    /// `numRows` of table `project.dataset.table`.
-    async fn table_rows(&self, step: &str, table: &str) -> Result<u64, GcpError> {
+    /// `tables.get` of `project.dataset.table`: its rows and last write, or `None` when it
+    /// does not exist.
+    pub async fn table(&self, step: &str, table: &str) -> Result<Option<TableInfo>, GcpError> {
         let parts: Vec<&str> = table.split('.').collect();
         let [project, dataset, table_id] = parts.as_slice() else {
             let fix = "name the created table as project.dataset.table".to_string();
@@ -284,8 +305,11 @@ impl Gcp {
         let url =
             format!("{base}/bigquery/v2/projects/{project}/datasets/{dataset}/tables/{table_id}");
 
-        let answer = self.send(Call::get(step, "bigquery.tables.get", table, url)).await?;
-        Ok(int64(&answer["numRows"]).unwrap_or(0))
+        let answer = self.lookup(Call::get(step, "bigquery.tables.get", table, url)).await?;
+        Ok(answer.map(|table| TableInfo {
+            rows: int64(&table["numRows"]).unwrap_or(0),
+            modified_ms: int64(&table["lastModifiedTime"]).unwrap_or(0) as i64,
+        }))
     }
 
     /// jobs.insert of a query job (or a dry run) in the configured location.
