@@ -52,7 +52,9 @@ pub trait OnlineStore: Send + Sync {
     /// Merges one sync's `rows` into `view` in one atomic step, by [`decide`].
     ///
     /// `rows` may hold an entity twice; the newer row counts (the later one on a tie).
-    /// Entities stored but absent from `rows` are kept.
+    /// Entities stored but absent from `rows` are kept, as Vertex AI's Bigtable online
+    /// serving keeps records deleted from the BigQuery source until the feature view is
+    /// deleted (`featurestore create --recreate` is the local equivalent).
     fn publish(&self, view: &str, rows: Vec<FeatureRow>)
         -> Result<PublishReport, OnlineStoreError>;
 
