@@ -23,6 +23,31 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses this process's arguments. `--set` may be given before and after the
+    /// subcommand (`fsdemo --set a=1 demo --set b=2`); clap keeps only the subcommand's
+    /// values of a global option (clap-rs/clap#3938), so every `--set` is collected here.
+    pub fn parse_args() -> Cli {
+        let mut cli = Cli::parse();
+        cli.global.overrides = every_set(std::env::args().skip(1));
+        cli
+    }
+}
+
+/// Every `--set VALUE` and `--set=VALUE` in `args`, in order, up to a `--`.
+fn every_set(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut args = args.take_while(|arg| arg != "--");
+    while let Some(arg) = args.next() {
+        if arg == "--set" {
+            values.extend(args.next());
+        } else if let Some(value) = arg.strip_prefix("--set=") {
+            values.push(value.to_string());
+        }
+    }
+    values
+}
+
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
@@ -293,4 +318,27 @@ pub struct TeardownArgs {
     /// Also deletes the BigQuery dataset and the Cloud Storage bucket.
     #[arg(long)]
     pub with_data: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sets(line: &str) -> Vec<String> {
+        every_set(line.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn set_before_and_after_the_subcommand_all_count_in_order() {
+        assert_eq!(sets("--set a=1 demo --set=b=2 --skip-data --set c=3"), ["a=1", "b=2", "c=3"]);
+        assert_eq!(sets("demo --customer-ids 1,2"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn clap_alone_drops_the_values_given_before_the_subcommand() {
+        // Why `parse_args` collects them itself: if clap ever merges, this fails and the
+        // workaround can go.
+        let cli = Cli::parse_from(["fsdemo", "--set", "a=1", "doctor", "--set", "b=2"]);
+        assert_eq!(cli.global.overrides, ["b=2"]);
+    }
 }

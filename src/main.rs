@@ -23,7 +23,6 @@ mod gcp;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{
@@ -32,7 +31,7 @@ use crate::cli::{
 use crate::context::Context;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     init_tracing(cli.global.verbose, cli.global.quiet);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
