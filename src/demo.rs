@@ -193,12 +193,16 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> anyhow::Result<()> {
 
     steps
         .run("training", args.skip_training, async {
-            let record = training::train(ctx).await?;
+            let (record, outcome) = match training::unchanged_model(ctx)? {
+                Some(record) => (record, "reused"),
+                None => (training::train(ctx).await?, "written"),
+            };
             let test = &record.metrics.test;
             let resource =
-                Resource::new("Artifact", format!("{}/model.bst", record.artifact), "written");
+                Resource::new("Artifact", format!("{}/model.bst", record.artifact), outcome);
             let detail = format!(
-                "test ROC AUC {:.3}, PR AUC {:.3} at a positive rate of {:.2}%",
+                "{}test ROC AUC {:.3}, PR AUC {:.3} at a positive rate of {:.2}%",
+                if outcome == "reused" { "model kept (unchanged): " } else { "" },
                 test.roc_auc.unwrap_or(f64::NAN),
                 test.pr_auc.unwrap_or(f64::NAN),
                 test.positive_rate * 100.0

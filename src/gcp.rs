@@ -14,7 +14,6 @@ use fsdemo_data::{Cell, LabeledRow, Rows};
 use fsdemo_featurestore::EnsureReport;
 use fsdemo_gcp::{DryRunOutcome, Gcp, QueryRows, Statement, TeardownOutcome};
 use fsdemo_sql::{queries, split_statements, to_duckdb, Params, STEPS};
-use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::context::Context;
@@ -160,10 +159,10 @@ async fn fingerprint(
         }
     }
 
-    let mut hasher = Sha256::new();
+    let mut material = String::new();
     for statement in statements {
-        hasher.update(statement.sql.as_bytes());
-        hasher.update(b"\n;\n");
+        material.push_str(&statement.sql);
+        material.push_str("\n;\n");
     }
     for source in &sources {
         let table = gcp.table("data build", source).await?.with_context(|| {
@@ -172,9 +171,9 @@ async fn fingerprint(
                  and project.source_dataset"
             )
         })?;
-        hasher.update(format!("{source}@{}\n", table.modified_ms).as_bytes());
+        material.push_str(&format!("{source}@{}\n", table.modified_ms));
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(records::sha256_hex(material.as_bytes()))
 }
 
 /// The last gcp build from `runs/build.json`, when it has this fingerprint and each of its

@@ -26,6 +26,13 @@ impl Resource {
     }
 }
 
+/// The lowercase hex SHA-256 of `bytes`: the keys that decide whether a run may keep what
+/// an earlier one made.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Writes `value` as `<runs>/<name>.json`.
 pub fn save<T: Serialize>(runs: &Path, name: &str, value: &T) -> anyhow::Result<()> {
     std::fs::create_dir_all(runs).with_context(|| format!("create {}", runs.display()))?;

@@ -180,6 +180,7 @@ fn demo_on_the_real_export_serves_what_the_model_predicts_offline_and_reuses_on_
     assert!(again.contains("P(14 days)"), "{again}");
     assert!(text.contains("7 tables built from theLook orders (2 source tables loaded)"), "{text}");
     assert!(again.contains("7 tables kept (unchanged) from theLook orders"), "{again}");
+    assert!(again.contains("model kept (unchanged): test ROC AUC"), "{again}");
 }
 
 #[test]
@@ -234,6 +235,31 @@ fn skip_flags_reuse_what_exists_and_named_customers_are_predicted() {
         stderr.contains("has no row for customer(s) 0") && stderr.contains("customer_view"),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_model_is_kept_while_tables_and_settings_hold_and_trained_again_when_a_setting_changes() {
+    let demo = Demo::new(None);
+    let sha = || -> String {
+        let train: Value = serde_json::from_slice(
+            &std::fs::read(demo.workdir.path().join("runs/train.json")).unwrap(),
+        )
+        .unwrap();
+        train["sha256"].as_str().unwrap().to_string()
+    };
+    assert!(demo.run(&["demo"]).status.success());
+    let first = sha();
+
+    let kept = stdout(&demo.run(&["demo"]));
+    let kept_sha = sha();
+    let changed = stdout(&demo.run(&["demo", "--set", "training.l2=0.25"]));
+
+    assert!(kept.contains("model.bst kept (sha256 "), "{kept}");
+    assert_eq!(kept_sha, first);
+    assert!(kept.contains("reused    Model"), "{kept}");
+    assert!(!changed.contains("model.bst kept"), "a new l2 kept the old model:\n{changed}");
+    assert!(changed.contains("created   Model"), "{changed}");
+    assert_ne!(sha(), first, "another l2 fitted the same model");
 }
 
 #[test]

@@ -97,7 +97,7 @@ pub fn build(ctx: &Context, rebuild: Rebuild) -> anyhow::Result<Option<BuildReco
         time_frame: build.time_frame,
         duration_ms: load.duration_ms + build.duration_ms,
         reused: build.reused,
-        fingerprint: None,
+        fingerprint: Some(build.fingerprint),
     }))
 }
 

@@ -31,9 +31,9 @@ pub struct BuildRecord {
     /// `true` when the tables already held this build and were kept.
     #[serde(default)]
     pub reused: bool,
-    /// gcp: the SHA-256 of the SQL sent and the source tables' last writes, to know on
-    /// the next run whether the tables already hold this build (local keeps its own
-    /// manifest in the warehouse).
+    /// What decided the tables' content, hashed: for local the loaded files and the
+    /// rendered SQL (the warehouse's manifest keeps it too), for gcp the SQL sent and the
+    /// source tables' last writes. The next run compares it to keep tables and the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
 }

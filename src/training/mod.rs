@@ -41,6 +41,10 @@ pub struct TrainRecord {
     pub artifact: String,
     /// Lowercase hex SHA-256 of model.bst.
     pub sha256: String,
+    /// What decided this model: the build's fingerprint, the features and the training
+    /// settings, hashed (see [`training_key`]); empty when unknown.
+    #[serde(default)]
+    pub trained_on: String,
 }
 
 /// One feature's distribution: its NULL rate and a histogram of its non-NULL values.
@@ -86,10 +90,55 @@ pub async fn train(ctx: &Context) -> anyhow::Result<TrainRecord> {
             .collect(),
         artifact: artifact.dir.display().to_string(),
         sha256: artifact.sha256.clone(),
+        trained_on: training_key(ctx)?.unwrap_or_default(),
     };
     records::save(&ctx.paths.runs, "train", &record)?;
     print_metrics(&record);
     Ok(record)
+}
+
+/// The last training's record, when the model in the workdir is the one it wrote and
+/// the tables, the features and the training settings are those it was trained on: the
+/// demo keeps that model instead of fitting the same one again.
+pub fn unchanged_model(ctx: &Context) -> anyhow::Result<Option<TrainRecord>> {
+    let Some(key) = training_key(ctx)? else { return Ok(None) };
+    let Some(last) = records::load::<TrainRecord>(&ctx.paths.runs, "train")? else {
+        return Ok(None);
+    };
+    if last.trained_on != key {
+        return Ok(None);
+    }
+    let meta = std::fs::read(ctx.paths.model.join(fsdemo_training::META_FILE)).ok();
+    let meta: Option<fsdemo_training::ModelMeta> =
+        meta.and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let intact = fsdemo_training::load(&ctx.paths.model).is_ok();
+    if !intact || meta.is_none_or(|meta| meta.sha256 != last.sha256) {
+        return Ok(None);
+    }
+
+    println!(
+        "train_dataset, features and training settings unchanged since the last training: \
+         {}/model.bst kept (sha256 {})",
+        last.artifact,
+        &last.sha256[..16]
+    );
+    print_metrics(&last);
+    Ok(Some(last))
+}
+
+/// The SHA-256 of what decides the model: the last build's fingerprint (from
+/// `runs/build.json`), the feature definitions and the training settings. `None` when no
+/// build with a fingerprint was recorded.
+fn training_key(ctx: &Context) -> anyhow::Result<Option<String>> {
+    let build = records::load::<crate::data::BuildRecord>(&ctx.paths.runs, "build")?;
+    let Some(fingerprint) = build.and_then(|b| b.fingerprint) else { return Ok(None) };
+    let material = serde_json::json!({
+        "profile": ctx.config.project.profile,
+        "build": fingerprint,
+        "features": ctx.config.featurestore.features,
+        "training": ctx.config.training,
+    });
+    Ok(Some(records::sha256_hex(material.to_string().as_bytes())))
 }
 
 async fn local_rows(ctx: &Context) -> anyhow::Result<Vec<LabeledRow>> {

@@ -83,6 +83,10 @@ pub struct BuildReport {
     /// `true` when the tables already held this build and were kept as they are.
     #[serde(default)]
     pub reused: bool,
+    /// What decided this build's result (the loaded files and the rendered SQL), hashed:
+    /// equal fingerprints, equal tables.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// Whether [`load_and_build`] may keep tables that already hold the same build.
@@ -119,7 +123,7 @@ pub fn load_and_build(
                 dataset = %config.project.dataset,
                 "source, SQL and settings unchanged since the last build; tables reused"
             );
-            return Ok((load, BuildReport { reused: true, ..previous }));
+            return Ok((load, BuildReport { reused: true, fingerprint, ..previous }));
         }
     }
     let build = build(warehouse, config, params)?;
@@ -227,7 +231,14 @@ pub fn build(
     warehouse.execute("build", dataset, "BEGIN TRANSACTION")?;
     let built = run_steps(warehouse, config, params).and_then(|(steps, checks, time_frame)| {
         let duration_ms = started.elapsed().as_millis() as u64;
-        let report = BuildReport { steps, checks, time_frame, duration_ms, reused: false };
+        let report = BuildReport {
+            steps,
+            checks,
+            time_frame,
+            duration_ms,
+            reused: false,
+            fingerprint: fingerprint.clone(),
+        };
         record_build(warehouse, dataset, &fingerprint, &report)?;
         Ok(report)
     });
