@@ -96,7 +96,8 @@ pub enum DataError {
 }
 
 impl DataError {
-    /// A warehouse error from DuckDB, recognising a held lock.
+    /// A warehouse error from DuckDB; an out-of-memory error says which setting to raise
+    /// instead of DuckDB's `SET ...` advice, which a user of this tool cannot apply.
     pub(crate) fn duckdb(
         step: impl Into<String>,
         target: impl Into<String>,
@@ -105,7 +106,38 @@ impl DataError {
         DataError::Warehouse {
             step: step.into(),
             target: target.into(),
-            message: error.to_string(),
+            message: with_fix(&error.to_string()),
         }
+    }
+}
+
+/// DuckDB's `message`, with what to do where this tool knows better than DuckDB.
+fn with_fix(message: &str) -> String {
+    if !message.contains("Out of Memory Error") {
+        return message.to_string();
+    }
+    let first = message.split("\n\n").next().unwrap_or(message).trim();
+    format!(
+        "{first}; the warehouse is capped by data.duckdb_memory_limit: raise it (e.g. `--set \
+         data.duckdb_memory_limit=3GB`) or build fewer days (`data.snapshot_days`)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_out_of_memory_error_names_the_setting_to_raise() {
+        let duckdb = "Out of Memory Error: could not allocate block of size 256.0 KiB \
+                      (1.3 GiB/1.3 GiB used)\n\nPossible solutions:\n* Reducing the number \
+                      of threads (SET threads=X)";
+
+        let message = with_fix(duckdb);
+
+        assert!(message.starts_with("Out of Memory Error: could not allocate"), "{message}");
+        assert!(message.contains("--set data.duckdb_memory_limit=3GB"), "{message}");
+        assert!(!message.contains("SET threads"), "{message}");
+        assert_eq!(with_fix("Catalog Error: no table"), "Catalog Error: no table");
     }
 }
