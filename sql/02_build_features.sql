@@ -1,5 +1,11 @@
 -- Step 2: features_customer, one snapshot per customer per day (SPEC "features_customer").
 -- At snapshot time T only orders created before T are known; windows are [T - N days, T).
+--
+-- Locally, DuckDB estimates the range join `population` (12M rows on theLook) at a few
+-- dozen rows and builds the next hash join on it instead of on the orders: an allocation
+-- its memory limit cannot spill, so about one build in five ran out of memory at 1.5GB.
+-- Every join below has its big input on the left; keep the sides as written:
+-- duckdb: disabled_optimizers = 'build_side_probe_side'
 
 CREATE OR REPLACE TABLE `{{project}}.{{dataset}}.features_customer` AS
 WITH

@@ -275,6 +275,11 @@ fn run_steps(
         let started = Instant::now();
         let text = params.render(step.file, step.text)?;
         let mut tables = Vec::new();
+        let settings = duckdb_settings(step.text);
+        for (name, value) in &settings {
+            let at = format!("build {}: -- duckdb: {name}", step.file);
+            warehouse.execute(&at, name, &format!("SET {name} = {value}"))?;
+        }
 
         for statement in split_statements(step.file, &text)? {
             let duck = to_duckdb(step.file, &statement, &projects)?;
@@ -287,6 +292,9 @@ fn run_steps(
             }
         }
 
+        for (name, _) in &settings {
+            warehouse.execute(&format!("build {}", step.file), name, &format!("RESET {name}"))?;
+        }
         let duration_ms = started.elapsed().as_millis() as u64;
         log_step(step.file, &tables, duration_ms);
         steps.push(StepReport {
@@ -300,6 +308,18 @@ fn run_steps(
     let checks = run_checks(warehouse, config, params)?;
     let time_frame = read_time_frame(warehouse, &config.project.dataset)?;
     Ok((steps, checks, time_frame))
+}
+
+/// The DuckDB settings a step file asks for while it runs locally, from its
+/// `-- duckdb: name = value` lines (comments to BigQuery): an engine hint is written in
+/// the file whose query needs it, with the reason beside it.
+fn duckdb_settings(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("-- duckdb:"))
+        .filter_map(|setting| setting.split_once('='))
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+        .filter(|(name, _)| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect()
 }
 
 /// Runs the checks step on the tables as they are; broken invariants are
@@ -438,5 +458,23 @@ pub fn time_frame(rows: &Rows) -> TimeFrame {
         first_snapshot_day: day(1),
         last_snapshot_day: day(2),
         last_label_day: day(3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duckdb_lines_of_a_step_file_are_its_local_settings() {
+        let text = "-- Step 9\n-- duckdb: disabled_optimizers = 'build_side_probe_side'\n\
+                    --duckdb: threads = 1\n  -- duckdb: bad name = 1\nSELECT 1; -- duckdb: x = 2";
+
+        let settings = duckdb_settings(text);
+
+        assert_eq!(
+            settings,
+            [("disabled_optimizers".to_string(), "'build_side_probe_side'".to_string())]
+        );
     }
 }

@@ -119,16 +119,6 @@ impl Warehouse {
         let warehouse = Self::connect(path, AccessMode::ReadWrite)?;
         // The tables are sets: keeping insertion order only costs memory on large builds.
         warehouse.execute("open warehouse", "settings", "SET preserve_insertion_order = false")?;
-        // DuckDB estimates a range join such as 02's `population` (12M rows on theLook) at
-        // a few dozen rows, then builds the next hash join on it instead of on the small
-        // side: an allocation the memory limit cannot spill, and an intermittent out-of-
-        // memory error at 1.5GB. Every join in the SQL files has its big input on the left,
-        // so the order as written is the right one.
-        warehouse.execute(
-            "open warehouse",
-            "settings",
-            "SET disabled_optimizers = 'build_side_probe_side'",
-        )?;
         if let Some(limit) = memory_limit.filter(|l| !l.trim().is_empty()) {
             let sql = format!("SET memory_limit = '{}'", limit.replace('\'', ""));
             warehouse.execute("open warehouse", "data.duckdb_memory_limit", &sql)?;
