@@ -235,6 +235,14 @@ fn skip_flags_reuse_what_exists_and_named_customers_are_predicted() {
         stderr.contains("has no row for customer(s) 0") && stderr.contains("customer_view"),
         "{stderr}"
     );
+
+    // The workdir's service runs on demo.port: another port is named, not a second service.
+    let elsewhere =
+        demo.run(&["online-predict", "--customer-id", &named[0], "--set", "serving.port=1"]);
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    assert!(!elsewhere.status.success());
+    let actual = format!("runs at http://127.0.0.1:{}", demo.port);
+    assert!(stderr.contains(&actual) && stderr.contains("says http://127.0.0.1:1"), "{stderr}");
 }
 
 #[test]

@@ -113,6 +113,7 @@ pub async fn ensure(ctx: &Context, recreate: bool) -> anyhow::Result<Vec<EnsureR
 /// Syncs the feature view: through the running service, or in this process.
 pub async fn sync(ctx: &Context, wait: bool) -> anyhow::Result<FeatureViewSync> {
     let view = ctx.feature_view_name();
+    process::check_same_url(ctx)?;
     if process::running_pid(ctx).is_some() && process::healthy(ctx).await {
         let client = VertexClient::new(process::url(ctx))?;
         let name = client.start_sync(&view).await?;

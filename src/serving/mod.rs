@@ -42,7 +42,10 @@ pub async fn online(ctx: &Context) -> anyhow::Result<Online> {
     }
     let (url, started) = process::ensure_running(ctx).await?;
     if started {
-        println!("started the local service at {url} (stop it with `fsdemo serve --stop`)");
+        println!(
+            "started the local service at {url} (stop it with `{}`)",
+            ctx.suggest("serve --stop")
+        );
     }
     Ok(Online {
         client: VertexClient::new(url)?,
@@ -73,9 +76,12 @@ pub async fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<()> {
         println!("local service {how} at {url} (log: {})", ctx.paths.service_log.display());
         return Ok(());
     }
-    if let Some(pid) = process::running_pid(ctx) {
-        let url = process::url(ctx);
-        bail!("serve: the local service already runs (pid {pid}) at {url}; stop it first");
+    if let Some((pid, url)) = process::running(ctx) {
+        let url = url.unwrap_or_else(|| process::url(ctx));
+        bail!(
+            "serve: the local service already runs (pid {pid}) at {url}; stop it first with `{}`",
+            ctx.suggest("serve --stop")
+        );
     }
     process::run_foreground(ctx).await
 }

@@ -50,7 +50,9 @@ pub async fn run_foreground(ctx: &Context) -> anyhow::Result<()> {
     let server = Server::bind(addr, state).await?;
 
     std::fs::create_dir_all(&paths.workdir)?;
-    std::fs::write(&paths.service_pid, std::process::id().to_string())
+    // `PID URL`: other commands find the process and where it actually listens.
+    let pid_line = format!("{} {}", std::process::id(), server.base_url());
+    std::fs::write(&paths.service_pid, pid_line)
         .with_context(|| format!("serve: write {}", paths.service_pid.display()))?;
     let scheduler = Scheduler::new(runner, &registry, Arc::new(SystemClock))?;
     tracing::info!(
@@ -72,9 +74,7 @@ pub async fn run_foreground(ctx: &Context) -> anyhow::Result<()> {
         tokio::join!(server.run(until(stopped.clone())), scheduler.run_until(until(stopped)));
 
     // Only the process that wrote the pid file removes it.
-    if std::fs::read_to_string(&paths.service_pid)
-        .is_ok_and(|pid| pid.trim() == std::process::id().to_string())
-    {
+    if read_pid_file(ctx).is_some_and(|(pid, _)| pid == std::process::id() as i32) {
         let _ = std::fs::remove_file(&paths.service_pid);
     }
     served?;
@@ -99,13 +99,43 @@ async fn wait_for_signal() {
 /// The pid of the running background service, if there is one (a stale pid file is
 /// removed).
 pub fn running_pid(ctx: &Context) -> Option<i32> {
-    let text = std::fs::read_to_string(&ctx.paths.service_pid).ok()?;
-    let pid: i32 = text.trim().parse().ok()?;
+    running(ctx).map(|(pid, _)| pid)
+}
+
+/// The running background service's pid and the URL it listens on (`None` for a pid file
+/// written before the URL was recorded).
+pub fn running(ctx: &Context) -> Option<(i32, Option<String>)> {
+    let (pid, url) = read_pid_file(ctx)?;
     if alive(pid) {
-        return Some(pid);
+        return Some((pid, url));
     }
     let _ = std::fs::remove_file(&ctx.paths.service_pid);
     None
+}
+
+/// `service.pid`: `PID URL`, or `PID` alone.
+fn read_pid_file(ctx: &Context) -> Option<(i32, Option<String>)> {
+    let text = std::fs::read_to_string(&ctx.paths.service_pid).ok()?;
+    let mut words = text.split_whitespace();
+    let pid = words.next()?.parse().ok()?;
+    Some((pid, words.next().map(str::to_string)))
+}
+
+/// Fails when this workdir's service runs but listens elsewhere than the configuration
+/// says, naming both, so a command does not start a second one or talk to nobody.
+pub fn check_same_url(ctx: &Context) -> anyhow::Result<()> {
+    let configured = url(ctx);
+    if let Some((pid, Some(actual))) = running(ctx) {
+        if actual != configured {
+            bail!(
+                "serve: this workdir's local service runs at {actual} (pid {pid}), but the \
+                 configuration says {configured}: give the same serving.host and serving.port \
+                 it was started with, or stop it with `{}`",
+                ctx.suggest("serve --stop")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Whether the service answers at its URL.
@@ -118,6 +148,7 @@ pub async fn healthy(ctx: &Context) -> bool {
 
 /// Makes sure the background service runs; returns its URL and whether it was started now.
 pub async fn ensure_running(ctx: &Context) -> anyhow::Result<(String, bool)> {
+    check_same_url(ctx)?;
     let url = url(ctx);
     if running_pid(ctx).is_some() && healthy(ctx).await {
         return Ok((url, false));
