@@ -302,7 +302,7 @@ pub struct BenchOnlineArgs {
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// Also measures a sync from the warehouse (requires a built warehouse).
-    #[arg(long, default_value_t = true)]
+    #[arg(long)]
     pub sync: bool,
 }
 

@@ -49,7 +49,11 @@ pub async fn sync(ctx: &Context, args: &SyncArgs) -> anyhow::Result<FeatureViewS
 
     match (&sync.final_status, sync.is_done()) {
         (_, false) => {
-            println!("sync {} started; follow it with `fsdemo featurestore sync --wait`", sync.name)
+            println!(
+                "sync {} started and runs in the background (`featurestore sync --wait` starts \
+                 one and waits for its end)",
+                sync.name
+            )
         }
         (Some(status), true) if status.code != 0 => bail!(
             "sync {} failed (code {}): {}; the online store keeps serving the previous rows",
