@@ -313,7 +313,8 @@ impl Config {
                     key: section.to_string(),
                     message: "missing section".into(),
                 })?;
-                let checked: Value = typed_section(path, section, value.clone())?;
+                let checked: Value = typed_section(path, section, value.clone())
+                    .map_err(|error| blame_override(error, overrides))?;
                 merged.insert(Value::from(*section), checked);
             }
         }
@@ -353,6 +354,22 @@ impl Config {
             });
         }
         Ok(())
+    }
+}
+
+/// An error about a key a `--set` wrote names that `--set`, not the file it landed in.
+fn blame_override(error: ConfigError, overrides: &[String]) -> ConfigError {
+    let ConfigError::Invalid { key, message, .. } = &error else { return error };
+    let set_it = overrides.iter().find(|assignment| {
+        let set_key = assignment.split_once('=').map_or(assignment.as_str(), |(k, _)| k).trim();
+        key == set_key || key.starts_with(&format!("{set_key}."))
+    });
+    match set_it {
+        Some(assignment) => ConfigError::Override {
+            assignment: assignment.clone(),
+            message: format!("key `{key}`: {message}"),
+        },
+        None => error,
     }
 }
 
@@ -484,13 +501,30 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_names_file_and_key() {
-        let overrides = ["data.snapshot_dayz=3".to_string()];
+    fn unknown_key_in_a_file_names_file_and_key() {
+        let dir = copy_configs();
+        let path = dir.path().join("env.yaml");
+        let text =
+            std::fs::read_to_string(&path).unwrap().replace("snapshot_days:", "snapshot_dayz:");
+        std::fs::write(&path, text).unwrap();
 
-        let err = Config::load(&configs_dir(), &overrides).unwrap_err().to_string();
+        let err = Config::load(dir.path(), &[]).unwrap_err().to_string();
 
         assert!(err.contains("env.yaml"), "{err}");
-        assert!(err.contains("snapshot_dayz"), "{err}");
+        assert!(err.contains("data.snapshot_dayz") && err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn unknown_or_mistyped_key_in_set_names_the_set_not_the_file() {
+        let unknown = ["data.snapshot_dayz=3".to_string()];
+        let mistyped = ["serving.port=eighty".to_string()];
+
+        let unknown = Config::load(&configs_dir(), &unknown).unwrap_err().to_string();
+        let mistyped = Config::load(&configs_dir(), &mistyped).unwrap_err().to_string();
+
+        assert!(unknown.starts_with("config: --set data.snapshot_dayz=3: key"), "{unknown}");
+        assert!(unknown.contains("unknown field") && !unknown.contains("env.yaml"), "{unknown}");
+        assert!(mistyped.starts_with("config: --set serving.port=eighty: key"), "{mistyped}");
     }
 
     #[test]
