@@ -214,7 +214,12 @@ pub async fn run(ctx: &Context, args: &DemoArgs) -> anyhow::Result<()> {
     steps
         .run("upload", args.skip_deploy, async {
             let resources = training::upload(ctx).await?;
-            Ok((resources, "model.bst registered".into()))
+            let how = if resources.iter().all(|r| r.outcome.starts_with("reused")) {
+                "model.bst already registered"
+            } else {
+                "model.bst registered"
+            };
+            Ok((resources, how.into()))
         })
         .await?;
 

@@ -111,8 +111,10 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .collect();
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default.join(",")));
+    // Colours only on a terminal: `make demo` tees the log into a file.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
