@@ -80,6 +80,7 @@ pub async fn build(
     rebuild: Rebuild,
 ) -> anyhow::Result<Vec<Resource>> {
     let started = Instant::now();
+    let previous = records::load::<BuildRecord>(&ctx.paths.runs, "build").ok().flatten();
     let record = if ctx.is_gcp() {
         crate::gcp::build(ctx, args.dry_run, rebuild).await?
     } else {
@@ -91,6 +92,14 @@ pub async fn build(
     let Some(record) = record else { return Ok(Vec::new()) };
 
     print_build(&record);
+    if let Some(previous) = previous.filter(|p| p.source != record.source) {
+        let (before, now) = (&previous.source, &record.source);
+        tracing::warn!(before = %before, now = %now, "the tables now come from another source");
+        println!(
+            "note: the last build read {before}, this one read {now} (data.source); the online \
+             store serves the old rows until the next sync"
+        );
+    }
     records::save(&ctx.paths.runs, "build", &record)?;
     tracing::info!(
         tables = record.tables.len(),

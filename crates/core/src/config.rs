@@ -27,11 +27,21 @@ pub enum ConfigError {
     #[error("config: cannot read {path}: {source} (pass --config-dir to pick the configs folder)")]
     Read { path: PathBuf, source: std::io::Error },
     /// A file is not valid YAML, or a key has the wrong type or is unknown.
-    #[error("config: {path}: key `{key}`: {message}")]
+    #[error("config: {}: {}{message}", path.display(), key_label(key))]
     Invalid { path: PathBuf, key: String, message: String },
     /// A `--set` override is malformed or names no known section.
     #[error("config: --set {assignment}: {message}")]
     Override { assignment: String, message: String },
+}
+
+/// "key `x`: " before an error's message, or nothing when the error is not about one key
+/// (a YAML syntax error).
+fn key_label(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
+    }
 }
 
 /// The whole configuration, one field per section.
@@ -539,6 +549,17 @@ mod tests {
         let err = Config::load(dir.path(), &[]).unwrap_err().to_string();
 
         assert!(err.contains("training.yaml") && err.contains("training.test_label_days"), "{err}");
+    }
+
+    #[test]
+    fn a_yaml_syntax_error_names_the_file_and_line_without_an_empty_key() {
+        let dir = copy_configs();
+        std::fs::write(dir.path().join("env.yaml"), "project:\n  id: [unclosed\n").unwrap();
+
+        let err = Config::load(dir.path(), &[]).unwrap_err().to_string();
+
+        assert!(err.contains("env.yaml") && err.contains("line"), "{err}");
+        assert!(!err.contains("key ``"), "{err}");
     }
 
     #[test]
