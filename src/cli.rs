@@ -294,7 +294,8 @@ pub struct BenchOfflineArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchOnlineArgs {
-    /// Requests per measurement.
+    /// Requests of the fetch measurement; fetch + predict runs half as many, each being
+    /// two HTTP calls.
     #[arg(long, default_value_t = 50_000)]
     pub requests: usize,
     /// Requests in flight at once; 4 keeps both cores of a small machine busy without

@@ -135,13 +135,12 @@ fn print_build(record: &BuildRecord) {
         println!("source, SQL and settings unchanged since the last build: tables reused");
     }
     for table in &record.tables {
-        println!(
-            "{:<48} {:>12} rows {:>8.2} s   ({})",
-            table.name,
-            thousands(table.rows),
-            table.duration_ms as f64 / 1000.0,
-            table.step
-        );
+        // A kept table took no time now; its build time belongs to the build that made it.
+        let took = match record.reused {
+            true => format!("{:>10}", "kept"),
+            false => format!("{:>8.2} s", table.duration_ms as f64 / 1000.0),
+        };
+        println!("{:<48} {:>12} rows {took}   ({})", table.name, thousands(table.rows), table.step);
     }
     let checks = &record.checks;
     let broken = checks.violations.iter().filter(|(_, n)| *n != 0).count();
