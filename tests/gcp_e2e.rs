@@ -6,7 +6,7 @@
 //! run, the dry run, doctor and teardown, and Application Default Credentials from a
 //! service account key file. Nothing here reaches beyond 127.0.0.1.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -120,6 +120,21 @@ fn gcp_command(fake: &FakeGcp, workdir: &Path, args: &[&str]) -> Command {
     }
     command.args(args);
     command
+}
+
+/// `fsdemo --profile gcp doctor` with Application Default Credentials from `key_file`
+/// (no fixed token), off the runtime so the fakes keep answering.
+async fn doctor_with_key_file(fake: &Arc<FakeGcp>, workdir: PathBuf, key_file: PathBuf) -> Output {
+    let fake = fake.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut command = gcp_command(&fake, &workdir, &["doctor"]);
+        command
+            .env_remove("FSDEMO_GCP_ACCESS_TOKEN")
+            .env("GOOGLE_APPLICATION_CREDENTIALS", key_file);
+        run(&mut command, &["doctor"])
+    })
+    .await
+    .unwrap()
 }
 
 fn run(command: &mut Command, args: &[&str]) -> Output {
@@ -251,14 +266,7 @@ async fn a_service_account_key_file_is_exchanged_for_one_token_that_every_call_c
     std::fs::write(&key_file, fake.service_account_key(PROJECT, &email)).unwrap();
     let workdir = dir.path().join("work");
 
-    let (fake2, workdir2, key2) = (fake.clone(), workdir.clone(), key_file.clone());
-    let doctor = tokio::task::spawn_blocking(move || {
-        let mut command = gcp_command(&fake2, &workdir2, &["doctor"]);
-        command.env_remove("FSDEMO_GCP_ACCESS_TOKEN").env("GOOGLE_APPLICATION_CREDENTIALS", key2);
-        run(&mut command, &["doctor"])
-    })
-    .await
-    .unwrap();
+    let doctor = doctor_with_key_file(&fake, workdir, key_file).await;
 
     let text = stdout(&doctor);
     assert!(doctor.status.success(), "{text}");
@@ -297,16 +305,7 @@ async fn a_key_file_signed_with_another_key_is_refused_and_doctor_says_how_to_lo
     std::fs::write(&key_file, key.to_string()).unwrap();
     let workdir = dir.path().join("work");
 
-    let (fake2, workdir2) = (fake.clone(), workdir.clone());
-    let doctor = tokio::task::spawn_blocking(move || {
-        let mut command = gcp_command(&fake2, &workdir2, &["doctor"]);
-        command
-            .env_remove("FSDEMO_GCP_ACCESS_TOKEN")
-            .env("GOOGLE_APPLICATION_CREDENTIALS", key_file);
-        run(&mut command, &["doctor"])
-    })
-    .await
-    .unwrap();
+    let doctor = doctor_with_key_file(&fake, workdir, key_file).await;
 
     let text = stdout(&doctor);
     assert!(!doctor.status.success(), "{text}");
