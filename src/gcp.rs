@@ -31,6 +31,8 @@ struct StepStatement {
     label: String,
     sql: String,
     creates: Option<String>,
+    /// The `project.dataset.table` names it reads.
+    reads: Vec<String>,
     is_check: bool,
 }
 
@@ -42,13 +44,14 @@ fn statements(ctx: &Context) -> anyhow::Result<Vec<StepStatement>> {
     for step in STEPS {
         let text = params.render(step.file, step.text)?;
         for statement in split_statements(step.file, &text)? {
-            // The translation is used here only as the parser that names the created table.
-            let creates = to_duckdb(step.file, &statement, &projects)?.creates.map(|t| t.bigquery);
+            // The translation is used here only as the parser that names the tables.
+            let parsed = to_duckdb(step.file, &statement, &projects)?;
             out.push(StepStatement {
                 file: step.file,
                 label: format!("{}:{}", step.file, statement.line),
                 sql: statement.text.trim().to_string(),
-                creates,
+                creates: parsed.creates.map(|t| t.bigquery),
+                reads: parsed.reads,
                 is_check: step.is_check,
             });
         }
@@ -63,6 +66,7 @@ pub async fn build(
     ctx: &Context,
     dry_run: bool,
     rebuild: Rebuild,
+    last: Option<&BuildRecord>,
 ) -> anyhow::Result<Option<BuildRecord>> {
     let gcp = connect(ctx).await?;
     let statements = statements(ctx)?;
@@ -74,7 +78,7 @@ pub async fn build(
     let started = Instant::now();
     let fingerprint = fingerprint(ctx, &gcp, &statements).await?;
     if rebuild == Rebuild::IfChanged {
-        if let Some(mut last) = unchanged_build(ctx, &gcp, &fingerprint).await? {
+        if let Some(mut last) = unchanged_build(&gcp, last, &fingerprint).await? {
             info!(dataset = %gcp.dataset(), tables = last.tables.len(), "BigQuery tables reused");
             last.reused = true;
             last.duration_ms = started.elapsed().as_millis() as u64;
@@ -150,14 +154,9 @@ async fn fingerprint(
     statements: &[StepStatement],
 ) -> anyhow::Result<String> {
     let project = &ctx.config.project;
-    let prefix = format!("`{}.{}.", project.source_project, project.source_dataset);
-    let mut sources = std::collections::BTreeSet::new();
-    for statement in statements {
-        for (at, _) in statement.sql.match_indices(&prefix) {
-            let name = &statement.sql[at + 1..];
-            sources.insert(name[..name.find('`').unwrap_or(name.len())].to_string());
-        }
-    }
+    let prefix = format!("{}.{}.", project.source_project, project.source_dataset);
+    let sources: std::collections::BTreeSet<&String> =
+        statements.iter().flat_map(|s| &s.reads).filter(|t| t.starts_with(&prefix)).collect();
 
     let mut material = String::new();
     for statement in statements {
@@ -176,16 +175,14 @@ async fn fingerprint(
     Ok(records::sha256_hex(material.as_bytes()))
 }
 
-/// The last gcp build from `runs/build.json`, when it has this fingerprint and each of its
-/// tables still has the rows and the last write that build saw.
+/// The last build (`runs/build.json`), when it was a gcp build with this fingerprint and
+/// each of its tables still has the rows and the last write that build saw.
 async fn unchanged_build(
-    ctx: &Context,
     gcp: &Gcp,
+    last: Option<&BuildRecord>,
     fingerprint: &str,
 ) -> anyhow::Result<Option<BuildRecord>> {
-    let Some(last) = records::load::<BuildRecord>(&ctx.paths.runs, "build")? else {
-        return Ok(None);
-    };
+    let Some(last) = last else { return Ok(None) };
     if last.profile != "gcp" || last.fingerprint.as_deref() != Some(fingerprint) {
         return Ok(None);
     }
@@ -199,7 +196,7 @@ async fn unchanged_build(
             return Ok(None);
         }
     }
-    Ok(Some(last))
+    Ok(Some(last.clone()))
 }
 
 async fn print_dry_runs(gcp: &Gcp, statements: &[StepStatement]) -> anyhow::Result<()> {

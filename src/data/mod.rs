@@ -82,7 +82,7 @@ pub async fn build(
     let started = Instant::now();
     let previous = records::load::<BuildRecord>(&ctx.paths.runs, "build").ok().flatten();
     let record = if ctx.is_gcp() {
-        crate::gcp::build(ctx, args.dry_run, rebuild).await?
+        crate::gcp::build(ctx, args.dry_run, rebuild, previous.as_ref()).await?
     } else {
         if args.dry_run {
             anyhow::bail!("data build --dry-run estimates BigQuery costs; it needs --profile gcp");

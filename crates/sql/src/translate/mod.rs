@@ -15,6 +15,7 @@
 
 mod functions;
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -38,6 +39,8 @@ pub struct DuckStatement {
     pub line: u64,
     /// For `CREATE TABLE .. AS`, the table it creates.
     pub creates: Option<TableRef>,
+    /// The `project.dataset.table` names it reads, sorted, without the one it creates.
+    pub reads: Vec<String>,
 }
 
 /// A table by its BigQuery name and its DuckDB schema and table.
@@ -79,13 +82,18 @@ pub fn to_duckdb(
         }
     };
 
-    let mut translator = Translator { file, first_line: statement.text_line, projects };
+    let mut translator =
+        Translator { file, first_line: statement.text_line, projects, reads: BTreeSet::new() };
     let creates = translator.check_statement(&mut ast)?;
     if let ControlFlow::Break(error) = ast.visit(&mut translator) {
         return Err(error);
     }
 
-    Ok(DuckStatement { sql: ast.to_string(), line: statement.line, creates })
+    if let Some(created) = &creates {
+        translator.reads.remove(&created.bigquery);
+    }
+    let reads = translator.reads.into_iter().collect();
+    Ok(DuckStatement { sql: ast.to_string(), line: statement.line, creates, reads })
 }
 
 /// The state of one statement's translation.
@@ -94,6 +102,8 @@ struct Translator<'a> {
     /// The file line on which the statement's text (and so its spans' line 1) starts.
     first_line: u64,
     projects: &'a [&'a str],
+    /// Every three-part table name met, as BigQuery spells it.
+    reads: BTreeSet<String>,
 }
 
 impl Translator<'_> {
@@ -149,7 +159,7 @@ impl Translator<'_> {
     }
 
     /// `project.dataset.table` to `dataset.table` for the local projects.
-    fn relation(&self, name: &mut ObjectName) -> Result<(), SqlError> {
+    fn relation(&mut self, name: &mut ObjectName) -> Result<(), SqlError> {
         let parts = name_parts(name);
         if parts.len() > 3 {
             let hint = "BigQuery names have at most project.dataset.table";
@@ -163,6 +173,7 @@ impl Translator<'_> {
                 );
                 return Err(self.unsupported(name.span(), format!("table name `{name}`"), &hint));
             }
+            self.reads.insert(parts.join("."));
             name.0 = parts[1..].iter().map(|p| ObjectNamePart::Identifier(quoted(p))).collect();
         }
         Ok(())

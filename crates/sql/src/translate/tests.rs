@@ -39,6 +39,19 @@ fn create_table_reports_the_table_in_both_namings() {
 }
 
 #[test]
+fn the_tables_a_statement_reads_are_listed_without_the_one_it_creates() {
+    let statement = try_duck(
+        "CREATE OR REPLACE TABLE `local.fsdemo.t` AS \
+         WITH w AS (SELECT * FROM `bigquery-public-data.thelook.orders`) \
+         SELECT * FROM w JOIN `local.fsdemo.u` AS u ON TRUE \
+         JOIN `bigquery-public-data.thelook.orders` AS again ON TRUE",
+    )
+    .unwrap();
+
+    assert_eq!(statement.reads, ["bigquery-public-data.thelook.orders", "local.fsdemo.u"]);
+}
+
+#[test]
 fn except_becomes_exclude() {
     let sql = duck("SELECT f.* EXCEPT (customer_id, x) FROM t AS f");
 
