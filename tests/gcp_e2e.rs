@@ -95,6 +95,16 @@ fn text(cell: &Cell) -> Option<String> {
     })
 }
 
+/// The fakes, their BigQuery running on a DuckDB warehouse in `dir` that holds a generated
+/// export, with theLook's public source tables registered.
+async fn fakes(dir: &Path) -> Arc<FakeGcp> {
+    let fake = Arc::new(FakeGcp::start(Arc::new(DuckEngine::new(dir))).await.unwrap());
+    for table in ["orders", "order_items"] {
+        fake.add_table(&format!("bigquery-public-data.thelook_ecommerce.{table}"), 1_000);
+    }
+    fake
+}
+
 /// Runs `fsdemo --profile gcp` with the fakes' URLs and a fixed access token.
 fn fsdemo(fake: &FakeGcp, workdir: &Path, args: &[&str]) -> Output {
     let mut command = gcp_command(fake, workdir, args);
@@ -154,11 +164,7 @@ fn stdout(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcp_demo_runs_every_step_reuses_on_a_second_run_and_tears_down() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(DuckEngine::new(dir.path()));
-    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
-    for table in ["orders", "order_items"] {
-        fake.add_table(&format!("bigquery-public-data.thelook_ecommerce.{table}"), 1_000);
-    }
+    let fake = fakes(dir.path()).await;
     fake.set_operation_polls(2);
     let workdir = dir.path().join("work");
     let run = |args: &'static [&'static str]| {
@@ -236,11 +242,7 @@ async fn gcp_demo_runs_every_step_reuses_on_a_second_run_and_tears_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcp_step_failure_names_the_step_the_permission_and_the_role() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(DuckEngine::new(dir.path()));
-    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
-    for table in ["orders", "order_items"] {
-        fake.add_table(&format!("bigquery-public-data.thelook_ecommerce.{table}"), 1_000);
-    }
+    let fake = fakes(dir.path()).await;
     fake.fail("aiplatform.featureOnlineStores.create", fsdemo_gcp_fake::Fault::PermissionDenied);
     let workdir = dir.path().join("work");
 
@@ -258,8 +260,7 @@ async fn gcp_step_failure_names_the_step_the_permission_and_the_role() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_account_key_file_is_exchanged_for_one_token_that_every_call_carries() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(DuckEngine::new(dir.path()));
-    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
+    let fake = fakes(dir.path()).await;
     fake.require_issued_tokens();
     let key_file = dir.path().join("key.json");
     let email = format!("fsdemo@{PROJECT}.iam.gserviceaccount.com");
@@ -291,8 +292,7 @@ async fn a_service_account_key_file_is_exchanged_for_one_token_that_every_call_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_file_signed_with_another_key_is_refused_and_doctor_says_how_to_log_in() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(DuckEngine::new(dir.path()));
-    let fake = Arc::new(FakeGcp::start(engine).await.unwrap());
+    let fake = fakes(dir.path()).await;
     fake.require_issued_tokens();
     let email = format!("fsdemo@{PROJECT}.iam.gserviceaccount.com");
     let mut key: serde_json::Value =
